@@ -1,0 +1,38 @@
+"""Shared by the benchmark scripts: machine facts and atomic JSON results."""
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tfcourse._atomic import atomic_write_text  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine_info():
+    import keras
+    import tensorflow as tf
+
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "platform": platform.platform(),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    }
+
+
+def write_results(name, payload):
+    """Write `benchmarks/results/<name>.json`; `payload` should hold a `readme_table`
+    ({"columns": [...], "rows": [[...]]}) that `render_readme.py` puts in README."""
+    path = RESULTS_DIR / f"{name}.json"
+    atomic_write_text(path, json.dumps({"machine": machine_info(), **payload}, indent=2) + "\n")
+    print(f"wrote {path}")
+    return path

@@ -1,0 +1,84 @@
+"""Fill README.md's generated sections from benchmark JSON and the lessons folder.
+
+    python benchmarks/render_readme.py          # rewrite README.md in place
+    python benchmarks/render_readme.py --check  # exit 1 if README.md is out of date
+
+A section is the text between `<!-- BEGIN name -->` and `<!-- END name -->`:
+`lessons` lists `lessons/NN_*.py` with their one-line summaries; any other name is the
+`readme_table` of `benchmarks/results/<name>.json`, with the machine it was measured on.
+No number in those sections is typed by hand.
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tfcourse.lessons import discover_lessons  # noqa: E402
+
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results"
+SECTION = re.compile(r"(<!-- BEGIN (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END (?P=name) -->)", re.S)
+
+
+def markdown_table(columns, rows):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_lessons():
+    rows = [[f"`lessons/{path.name}`", summary] for _, path, summary in discover_lessons()]
+    return markdown_table(["lesson", "what it shows"], rows)
+
+
+def render_results(name):
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return f"_Not measured yet: run `python benchmarks/{name}.py`._"
+    data = json.loads(path.read_text())
+    table = data.get("readme_table")
+    if not table:
+        return f"_`{path.name}` has no `readme_table`._"
+    machine = data.get("machine", {})
+    where = (
+        f"_Measured by `benchmarks/{name}.py` on {machine.get('date_utc', '?')} UTC: "
+        f"TF {machine.get('tensorflow', '?')}, Keras {machine.get('keras', '?')}, "
+        f"{machine.get('cpu_count', '?')} CPU cores"
+        + (f", GPUs {', '.join(machine['gpus'])}" if machine.get("gpus") else ", no GPU")
+        + "._"
+    )
+    return markdown_table(table["columns"], table["rows"]) + "\n\n" + where
+
+
+def render(text):
+    def replace(match):
+        name = match.group("name")
+        body = render_lessons() if name == "lessons" else render_results(name)
+        return f"{match.group(1)}{body}\n{match.group(4)}"
+
+    return SECTION.sub(replace, text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    args = parser.parse_args()
+    current = README.read_text()
+    updated = render(current)
+    if args.check:
+        if updated != current:
+            print("README.md is out of date: run python benchmarks/render_readme.py")
+            return 1
+        return 0
+    README.write_text(updated)
+    print("README.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
