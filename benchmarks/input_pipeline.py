@@ -14,10 +14,9 @@ import argparse
 import statistics
 import time
 
-from _common import write_results
-
 import keras
 import tensorflow as tf
+from _common import write_results
 
 from tfcourse.data import load_splits
 

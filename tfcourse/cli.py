@@ -46,8 +46,7 @@ def _prepare(args):
 def _info(args):
     import json
 
-    from tfcourse.data import DATASETS, DataSourceError, dataset_path, resolve_data_dir
-    from tfcourse.data import sources
+    from tfcourse.data import DATASETS, DataSourceError, dataset_path, resolve_data_dir, sources
     from tfcourse.data.preparation import read_prepared_info
 
     print(f"TFDS data directory: {resolve_data_dir(args.data_dir)}")

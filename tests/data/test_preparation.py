@@ -14,8 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tfcourse.data import DataSourceError, dataset_path, load_arrays, prepare, sources
-from tfcourse.data import preparation
+from tfcourse.data import DataSourceError, dataset_path, load_arrays, preparation, prepare, sources
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
