@@ -28,7 +28,11 @@ def _seeded():
     yield
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def two_cpu_strategy():
-    """A MirroredStrategy over the two logical CPU devices."""
+    """One MirroredStrategy over the two logical CPU devices, shared by the whole session.
+
+    Session-scoped because a second strategy in the same process that also runs
+    collectives crashes TF ("Shape mismatch in the collective instance").
+    """
     return tf.distribute.MirroredStrategy(TWO_CPUS)
