@@ -19,58 +19,68 @@ import keras
 
 from tfcourse.data import load_splits
 from tfcourse.lessons import lesson_parser, output_dir, report
+from tfcourse.training import export, train
 
 args = lesson_parser(__doc__).parse_args()
-keras.utils.set_random_seed(args.seed)
 out = output_dir(args, "00_quickstart")
 epochs = 1 if args.quick else 3
+BATCH_SIZE = 128
 
 # %% Data: real MNIST, offline, scaled to [0, 1]
+keras.utils.set_random_seed(args.seed)  # before the pipeline: its shuffle seed combines with it
 splits = load_splits(
-    "mnist", batch_size=128, normalization="scale", train_limit=6_000 if args.quick else None
+    "mnist", batch_size=BATCH_SIZE, normalization="scale", train_limit=6_000 if args.quick else None
 )
 print(f"train {splits.info.num_train}, validation {splits.info.num_validation}, test {splits.info.num_test}")
 
 # %% Model: two conv/pool stages, then a small dense head
-model = keras.Sequential(
-    [
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.25),
-        keras.layers.Dense(10),
-    ],
-    name="mnist_cnn",
-)
-model.compile(
-    optimizer=keras.optimizers.Adam(1e-3),
-    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    metrics=["accuracy"],
-    steps_per_execution=32,
-)
-model.summary()
+def build_model():
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.25),
+            keras.layers.Dense(10),
+        ],
+        name="mnist_cnn",
+    )
 
-# %% Train
+
+# %% Train with the shared engine (strategy "auto": one GPU, several GPUs, or the CPU)
 start = time.perf_counter()
-history = model.fit(splits.train, validation_data=splits.validation, epochs=epochs, verbose=2)
+result = train(
+    build_model,
+    splits.train,
+    validation_data=splits.validation,
+    epochs=epochs,
+    global_batch_size=BATCH_SIZE,
+    optimizer=lambda: keras.optimizers.Adam(1e-3),
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    steps_per_execution=32,
+    seed=args.seed,
+    verbose=2,
+)
 train_seconds = time.perf_counter() - start
+model = result.model
+model.summary()
 
 # %% Evaluate on the official 10,000-image test split
 test_loss, test_accuracy = model.evaluate(splits.test, verbose=0)
 
 # %% Export a versioned SavedModel (TF Serving layout) and a .keras file
-from tfcourse.training import export  # noqa: E402
-
 export_path = export(model, "mnist_cnn", root=args.saved_models_dir)
+print(f"exported {export_path}; try: tfcourse predict --model {export_path.parent} digit.png")
 
 report(
     {
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
-        "val_accuracy": float(history.history["val_accuracy"][-1]),
+        "val_accuracy": float(result.history["val_accuracy"][-1]),
+        "strategy": type(result.strategy).__name__,
         "epochs": epochs,
         "train_seconds": train_seconds,
         "saved_model": str(export_path),

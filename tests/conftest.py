@@ -32,7 +32,8 @@ def _seeded():
 def two_cpu_strategy():
     """One MirroredStrategy over the two logical CPU devices, shared by the whole session.
 
-    Session-scoped because a second strategy in the same process that also runs
-    collectives crashes TF ("Shape mismatch in the collective instance").
+    Session-scoped, and reducing through one device rather than collectives, because a
+    second collective-based strategy in the same process crashes TF ("Shape mismatch in
+    the collective instance"); `tfcourse.training.get_strategy` does the same.
     """
-    return tf.distribute.MirroredStrategy(TWO_CPUS)
+    return tf.distribute.MirroredStrategy(TWO_CPUS, cross_device_ops=tf.distribute.ReductionToOneDevice())
