@@ -32,6 +32,7 @@ import keras  # noqa: E402
 from _common import write_results  # noqa: E402
 
 from tfcourse.data import load_splits  # noqa: E402
+from tfcourse.models import mnist_cnn  # noqa: E402
 from tfcourse.training import get_strategy, train  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,18 +44,7 @@ GLOBAL_BATCH = 128
 
 
 def flagship_cnn():
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.25),
-            keras.layers.Dense(10),
-        ]
-    )
+    return mnist_cnn()
 
 
 def measure(strategy, loop, steps_per_execution=1):

@@ -19,6 +19,7 @@ import tensorflow as tf
 from _common import write_results
 
 from tfcourse.data import load_splits
+from tfcourse.models import mnist_cnn, mnist_mlp
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true")
@@ -59,20 +60,8 @@ def model_rate(model, flatten):
     return statistics.median(rates)
 
 
-mlp = keras.Sequential([
-    keras.Input((784,)),
-    keras.layers.Dense(256, activation="relu"),
-    keras.layers.Dense(10),
-])
-cnn = keras.Sequential([
-    keras.Input((28, 28, 1)),
-    keras.layers.Conv2D(32, 3, activation="relu"),
-    keras.layers.MaxPooling2D(),
-    keras.layers.Conv2D(64, 3, activation="relu"),
-    keras.layers.MaxPooling2D(),
-    keras.layers.Flatten(),
-    keras.layers.Dense(10),
-])
+mlp = mnist_mlp((256,))
+cnn = mnist_cnn(dropout=0)
 
 images_pipeline = pipeline_rate(load_splits("mnist", batch_size=BATCH).train)
 flat_pipeline = pipeline_rate(load_splits("mnist", batch_size=BATCH, flatten=True).train)

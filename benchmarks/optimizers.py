@@ -19,7 +19,6 @@ TensorFlow / Keras versions and CPU count.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -33,9 +32,11 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _common import machine_info  # noqa: E402
 
 from tfcourse import optimizers as tfo  # noqa: E402
 from tfcourse._atomic import atomic_write_text  # noqa: E402
+from tfcourse.models import mnist_cnn, mnist_mlp  # noqa: E402
 
 CONTROL = "A/A control: Keras Adam vs Keras Adam"
 PAIRS = {
@@ -83,22 +84,8 @@ def mnist_batch(batch_size):
 def make_model(kind):
     keras.utils.set_random_seed(0)
     if kind == "mlp":
-        layers = [
-            keras.layers.Flatten(),
-            keras.layers.Dense(512, activation="relu"),
-            keras.layers.Dense(512, activation="relu"),
-            keras.layers.Dense(10),
-        ]
-    else:
-        layers = [
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dense(10),
-        ]
-    return keras.Sequential([keras.Input((28, 28, 1)), *layers])
+        return mnist_mlp((512, 512), input_shape=(28, 28, 1))
+    return mnist_cnn(dropout=0)
 
 
 def make_runners(kind, optimizer, x, y):
@@ -181,18 +168,20 @@ def benchmark(kind, name, rounds, steps, x, y):
     return rows
 
 
-def machine_info():
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "cpus_available": cpus,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-    }
+def readme_table(rows, summary):
+    """Full training step per model and optimizer, plus the A/A control's noise floor."""
+    table = [
+        [row["model"].upper(), row["optimizer"], f"{row['tfcourse_median_ms']:.2f}",
+         f"{row['keras_median_ms']:.2f}", f"{row['ratio']:.3f}"]
+        for row in rows
+        if row["mode"] == "train_step"
+    ]
+    control = ", ".join(f"{r:.3f}" for r in summary["control_ratios"])
+    table.append([
+        "all", f"{summary['within_target']}/{summary['total']} rows (step and update-only) <= 1.05",
+        "", "", f"median {summary['median_ratio']:.3f}, max {summary['max_ratio']:.3f}; Keras-vs-Keras {control}",
+    ])
+    return {"columns": ["model", "optimizer", "tfcourse ms/step", "Keras ms/step", "ratio"], "rows": table}
 
 
 def main(argv=None):
@@ -244,6 +233,7 @@ def main(argv=None):
             "wall_seconds": round(time.perf_counter() - started, 1),
         },
     }
+    payload["readme_table"] = readme_table(rows, payload["summary"])
     atomic_write_text(args.output, json.dumps(payload, indent=2) + "\n")
     print(
         f"\nmedian ratio {payload['summary']['median_ratio']}, max {payload['summary']['max_ratio']}, "

@@ -49,6 +49,7 @@ import tensorflow as tf  # noqa: E402
 from tfcourse import optimizers  # noqa: E402
 from tfcourse.data import load_splits  # noqa: E402
 from tfcourse.lessons import lesson_parser, output_dir, report, save_figure  # noqa: E402
+from tfcourse.training import export, train  # noqa: E402
 
 args = lesson_parser(__doc__).parse_args()
 keras.utils.set_random_seed(args.seed)
@@ -293,11 +294,13 @@ def mlp():
 
 curves, running, accuracies, models = {}, {}, {}, {}
 for name, make in MNIST_OPTIMIZERS.items():
-    model = mlp()
-    model.compile(optimizer=make(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     recorder = BatchLoss(64, TRAIN)
+    keras.utils.set_random_seed(args.seed)  # the pipeline's shuffle seed combines with the global one
     mnist = mnist_splits()
-    model.fit(mnist.train, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=[recorder])
+    model = train(
+        mlp, mnist.train, epochs=EPOCHS, global_batch_size=64, optimizer=make,
+        loss="sparse_categorical_crossentropy", callbacks=[recorder],
+    ).model
     curves[name] = np.array(recorder.losses)
     running[name] = np.array(recorder.running)
     _, accuracies[name] = model.evaluate(mnist.test, verbose=0)
@@ -329,13 +332,8 @@ save_figure(fig, out / "mnist_optimizers.png")
 
 # A model compiled with a tfcourse optimizer saves and reloads with no custom_objects.
 best = max(accuracies, key=accuracies.get)
-model_dir = args.saved_models_dir / "03_optimization"
-model_dir.mkdir(parents=True, exist_ok=True)
-saved = model_dir / "mnist_mlp.keras"
-tmp = model_dir / ".mnist_mlp.tmp.keras"
-models[best].save(tmp)
-tmp.replace(saved)  # atomic: write, then rename
-reloaded = keras.saving.load_model(saved)
+saved = export(models[best], "03_optimization", root=args.saved_models_dir)
+reloaded = keras.saving.load_model(saved / "model.keras")
 results["saved_model"] = str(saved)
 results["saved_model_optimizer"] = f"{type(reloaded.optimizer).__module__}.{type(reloaded.optimizer).__name__}"
 results["saved_model_reloaded_accuracy"] = float(reloaded.evaluate(mnist.test, verbose=0)[1])

@@ -34,6 +34,7 @@ import numpy as np
 from tfcourse import initializers
 from tfcourse.data import load_splits
 from tfcourse.lessons import lesson_parser, output_dir, report, save_figure
+from tfcourse.training import export, train
 
 args = lesson_parser(__doc__).parse_args()
 keras.utils.set_random_seed(args.seed)
@@ -122,7 +123,7 @@ epochs = 1 if args.quick else 3
 
 
 def mlp(activation, kernel_initializer):
-    model = keras.Sequential(
+    return keras.Sequential(
         [
             keras.Input((784,)),
             keras.layers.Dense(64, activation=activation, kernel_initializer=kernel_initializer),
@@ -130,12 +131,6 @@ def mlp(activation, kernel_initializer):
             keras.layers.Dense(10, kernel_initializer=kernel_initializer),
         ]
     )
-    model.compile(
-        optimizer=keras.optimizers.SGD(0.5 if activation == "sigmoid" else 0.1),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
 
 
 def distinct_units(model):
@@ -149,16 +144,20 @@ for name, activation, initializer in [
     ("zeros_sigmoid", "sigmoid", "zeros"),
     ("xavier_tanh", "tanh", initializers.GlorotUniform(seed=args.seed)),
 ]:
-    model = mlp(activation, initializer)
-    model.fit(splits.train, epochs=epochs, verbose=0)
+    model = train(
+        lambda: mlp(activation, initializer),
+        splits.train,
+        epochs=epochs,
+        global_batch_size=splits.info.batch_size,
+        optimizer=lambda: keras.optimizers.SGD(0.5 if activation == "sigmoid" else 0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    ).model
     _, accuracy = model.evaluate(splits.validation, verbose=0)
     results[f"mlp_{name}_val_accuracy"] = float(accuracy)
     results[f"mlp_{name}_distinct_hidden_units"] = distinct_units(model)
     print(f"{name}: validation accuracy {accuracy:.4f}, distinct hidden units {distinct_units(model)} of 64")
 
 # %% Export the Xavier MLP (the last one trained)
-export_path = args.saved_models_dir / "04_initialization"
-model.export(str(export_path), verbose=False)
-results["saved_model"] = str(export_path)
+results["saved_model"] = str(export(model, "04_initialization", root=args.saved_models_dir))
 
 report(results, out / "results.json", title="L04 Initialization")

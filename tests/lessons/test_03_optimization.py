@@ -1,25 +1,13 @@
 """Smoke test: lesson L03 runs with --quick and its numbers tell the lesson's story."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def test_optimization_lesson_quick_run(tmp_path):
-    out, models = tmp_path / "out", tmp_path / "models"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "lessons" / "03_optimization.py"), "--quick", "--output-dir", str(out),
-         "--saved-models-dir", str(models)],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    r = json.loads((out / "results.json").read_text())
-    assert "== L03 optimization ==" in result.stdout
+def test_optimization_lesson_quick_run(run_lesson):
+    run = run_lesson("03_optimization")
+    r = run.results
+    out, models = run.out, run.models
+    assert "== L03 optimization ==" in run.stdout
 
     # Figures.
     for name in ["batch_vs_minibatch", "ewma", "trajectories", "lr_decay", "mnist_optimizers"]:

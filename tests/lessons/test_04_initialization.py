@@ -1,23 +1,12 @@
 """Smoke test: lesson L04 reproduces the initialization claims (`--quick`)."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def test_initialization_lesson_quick_run(tmp_path):
-    out, models = tmp_path / "out", tmp_path / "models"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "lessons" / "04_initialization.py"), "--quick",
-         "--output-dir", str(out), "--saved-models-dir", str(models)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    r = json.loads((out / "results.json").read_text())
+def test_initialization_lesson_quick_run(run_lesson):
+    run = run_lesson("04_initialization")
+    r = run.results
+    out, models = run.out, run.models
 
     # N(0, 0.01): the variance shrinks by fan_in * 0.01**2 = 0.05 per layer, collapsing.
     assert abs(r["normal_0.01_tanh_mean_ratio_per_layer"] - 0.05) < 0.005
@@ -39,4 +28,4 @@ def test_initialization_lesson_quick_run(tmp_path):
     assert (out / "variance_per_layer.png").stat().st_size > 1000
     assert (out / "activation_histograms.png").stat().st_size > 1000
     assert (Path(r["saved_model"]) / "saved_model.pb").is_file()
-    assert Path(r["saved_model"]).parent == models
+    assert Path(r["saved_model"]).parent == models / "04_initialization"

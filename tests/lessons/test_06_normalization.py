@@ -1,23 +1,12 @@
 """Smoke test: lesson L06 runs and shows the normalization claims (`--quick`)."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def test_normalization_lesson_quick_run(tmp_path):
-    out, models = tmp_path / "out", tmp_path / "models"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "lessons" / "06_normalization.py"), "--quick",
-         "--output-dir", str(out), "--saved-models-dir", str(models)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    r = json.loads((out / "results.json").read_text())
+def test_normalization_lesson_quick_run(run_lesson):
+    run = run_lesson("06_normalization")
+    r = run.results
+    out, models = run.out, run.models
 
     # input normalization
     assert abs(r["input_standardized_mean"]) < 1e-6 and abs(r["input_standardized_std"] - 1) < 1e-6
@@ -36,12 +25,15 @@ def test_normalization_lesson_quick_run(tmp_path):
     # BN's training-mode output depends on the rest of the batch, GN's does not
     assert r["bn_output_change_when_batch_companion_changes"] > 0.1
     assert r["gn_output_change_when_batch_companion_changes"] == 0.0
-    # GN vs BN accuracy table at batch sizes 2, 8, 32 (all trained, all better than chance)
-    for name in ("bn", "gn"):
-        for batch in (2, 8, 32):
-            assert r[f"{name}_batch{batch}_val_accuracy"] > 0.5
+    # GN vs BN accuracy table at batch sizes 2, 8, 32: GN trains at every size; BN at 8 and 32
+    # (at 2 its moving statistics, averaged from 2-example batches, may not serve inference).
+    for batch in (2, 8, 32):
+        assert r[f"gn_batch{batch}_val_accuracy"] > 0.5
+    for batch in (8, 32):
+        assert r[f"bn_batch{batch}_val_accuracy"] > 0.5
+    assert 0 < r["bn_batch2_val_accuracy"] <= 1
     assert 0 < r["alexnet_block_lrn_val_accuracy"] <= 1
 
     assert (out / "bn_curves.png").stat().st_size > 1000
     assert (Path(r["saved_model"]) / "saved_model.pb").is_file()
-    assert Path(r["saved_model"]).parent == models
+    assert Path(r["saved_model"]).parent == models / "06_normalization"

@@ -1,25 +1,12 @@
 """Smoke test: lesson L11 runs with --quick and its numbers tell the lesson's story."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def test_scale_and_export_lesson_quick_run(tmp_path):
-    out, models = tmp_path / "out", tmp_path / "models"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "lessons" / "11_scale_and_export.py"), "--quick", "--output-dir", str(out),
-         "--saved-models-dir", str(models)],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "== L11 Scale and export ==" in result.stdout
-    r = json.loads((out / "results.json").read_text())
+def test_scale_and_export_lesson_quick_run(run_lesson):
+    run = run_lesson("11_scale_and_export")
+    r = run.results
+    out, models = run.out, run.models
 
     # One device vs two logical devices: same numbers up to float32 summation order.
     assert r["history_diff_1_vs_2_devices"] < 1e-4

@@ -1,0 +1,35 @@
+"""`run_lesson`: run a lesson script with `--quick` in a fresh process, return its results."""
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def run_lesson(tmp_path):
+    """`run_lesson("03_optimization")` -> namespace(results, stdout, out, models).
+
+    The lesson writes its figures and results.json under tmp_path/out and its SavedModels
+    under tmp_path/models; a non-zero exit fails the test with the lesson's output tail.
+    """
+
+    def run(stem, timeout=300):
+        out, models = tmp_path / "out", tmp_path / "models"
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "lessons" / f"{stem}.py"), "--quick",
+             "--output-dir", str(out), "--saved-models-dir", str(models)],
+            capture_output=True, text=True, timeout=timeout, env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        results = json.loads((out / "results.json").read_text())
+        return types.SimpleNamespace(results=results, stdout=result.stdout, out=out, models=models)
+
+    return run
