@@ -4,7 +4,7 @@
     python benchmarks/render_readme.py --check  # exit 1 if README.md is out of date
 
 A section is the text between `<!-- BEGIN name -->` and `<!-- END name -->`:
-`lessons` lists `lessons/NN_*.py` with their one-line summaries; any other name is the
+`lesson_list` lists `lessons/NN_*.py` with their one-line summaries; any other name is the
 `readme_table` of `benchmarks/results/<name>.json`, with the machine it was measured on.
 No number in those sections is typed by hand.
 """
@@ -58,7 +58,7 @@ def render_results(name):
 def render(text):
     def replace(match):
         name = match.group("name")
-        body = render_lessons() if name == "lessons" else render_results(name)
+        body = render_lessons() if name == "lesson_list" else render_results(name)
         return f"{match.group(1)}{body}\n{match.group(4)}"
 
     return SECTION.sub(replace, text)

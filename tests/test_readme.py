@@ -16,7 +16,7 @@ def _render_module():
 def test_readme_tables_are_generated_not_typed():
     render = _render_module()
     text = (ROOT / "README.md").read_text()
-    assert "<!-- BEGIN lessons -->" in text and "<!-- BEGIN input_pipeline -->" in text
+    assert "<!-- BEGIN lesson_list -->" in text and "<!-- BEGIN input_pipeline -->" in text
     assert render.render(text) == text, "run: python benchmarks/render_readme.py"
 
 
