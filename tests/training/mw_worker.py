@@ -2,10 +2,11 @@
 
     python mw_worker.py OUT_DIR BACKUP_DIR [--pause-after-epoch K] [--epochs E]
 
-TF_CONFIG (set by the test) names the cluster and this worker's task. The worker trains
-the small model below with `tfcourse.training.train(strategy="multi_worker")` and writes
-OUT_DIR/worker<task>.npz (final weights, history, initial_epoch). With --pause-after-epoch
-it writes OUT_DIR/paused<task> after that many epochs and sleeps, so the test can kill it.
+TF_CONFIG (set by the test) names the cluster and this worker's task. The worker trains the
+small model below with `tfcourse.training.train(strategy="multi_worker", jit_compile="auto")`
+and writes OUT_DIR/worker<task>.npz (final weights, history, initial_epoch, jit_compile, whether
+XLA was measured). With --pause-after-epoch it writes OUT_DIR/paused<task> after that many
+epochs and sleeps, so the test can kill it.
 """
 
 import argparse
@@ -42,7 +43,7 @@ def build_model():
     )
 
 
-def run(strategy, backup_dir=None, epochs=4, on_epoch_end=None):
+def run(strategy, backup_dir=None, epochs=4, on_epoch_end=None, jit_compile=False):
     from tfcourse.training import train
 
     return train(
@@ -54,6 +55,7 @@ def run(strategy, backup_dir=None, epochs=4, on_epoch_end=None):
         optimizer="adam",
         backup_dir=backup_dir,
         on_epoch_end=on_epoch_end,
+        jit_compile=jit_compile,
     )
 
 
@@ -77,7 +79,8 @@ def main():
             (args.out_dir / f"paused{task}").write_text(str(epoch + 1))
             time.sleep(600)
 
-    result = run("multi_worker", args.backup_dir, args.epochs, pause)
+    # "auto" must not measure under multi-worker: it trains with jit_compile=False.
+    result = run("multi_worker", args.backup_dir, args.epochs, pause, jit_compile="auto")
     weights = result.model.get_weights()
     np.savez(
         args.out_dir / f"worker{task}.npz",
@@ -85,6 +88,8 @@ def main():
         initial_epoch=result.initial_epoch,
         loss=np.asarray(result.history["loss"]),
         loop=result.loop,
+        jit_compile=result.jit_compile,
+        measured=result.xla_timings is not None,
     )
     return 0
 

@@ -114,6 +114,7 @@ def test_two_workers_match_single_device_and_each_other(tmp_path, reference):
     ref_weights, ref_loss = reference
     for result in results:
         assert str(result["loop"]) == "custom"  # fit fails under MWMS (keras#20585)
+        assert not bool(result["jit_compile"]) and not bool(result["measured"])  # "auto" -> False, unmeasured
         assert int(result["initial_epoch"]) == 0
         np.testing.assert_allclose(result["loss"], ref_loss, rtol=1e-5)
         for got, want in zip(_weights(result), ref_weights):

@@ -22,9 +22,12 @@ from tfcourse.training.strategy import (
     resolve_strategy_name,
     with_shard_policy,
 )
+from tfcourse.training.xla_choice import XlaChoice, choose_jit_compile
 
 __all__ = [
     "TrainResult",
+    "XlaChoice",
+    "choose_jit_compile",
     "cluster_size",
     "custom_fit",
     "enable_determinism",
