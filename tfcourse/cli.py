@@ -40,7 +40,8 @@ def _prepare(args):
             raise UserError(str(error)) from error
         state = "prepared" if result.created else "already prepared, nothing to do"
         print(f"{name}: {state} in {result.path}")
-    print(f'Ready: tfds.load("{names[0]}", split="train") now works offline.')
+    loads = ", ".join(f'tfds.load("{name}")' for name in names)
+    print(f"Ready: {loads} now work offline.")
 
 
 def _info(args):
