@@ -1,6 +1,7 @@
 """Every tfcourse optimizer inside Keras: base arguments, serialization, dtypes, mixed
 precision, sparse gradients, XLA, MirroredStrategy and `.keras` files in a fresh process."""
 
+import inspect
 import json
 import os
 import subprocess
@@ -349,3 +350,21 @@ def test_keras_file_loads_in_fresh_process(tmp_path):
         assert got["class"].startswith("tfcourse.optimizers."), got
         assert got["config_equal"] and got["same_state"], (name, got)
         assert got["iterations_after_fit"] == 3, (name, got)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (tfo.SGD, keras.optimizers.SGD),
+        (tfo.Adagrad, keras.optimizers.Adagrad),
+        (tfo.RMSprop, keras.optimizers.RMSprop),
+        (tfo.Adam, keras.optimizers.Adam),
+    ],
+    ids=lambda cls: cls.__name__,
+)
+def test_constructor_signature_is_keras_drop_in(ours, theirs):
+    """Same argument names, order and defaults as the Keras class (a drop-in replacement)."""
+    def params(cls):
+        return [(p.name, p.default, p.kind) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert params(ours) == params(theirs)
