@@ -13,12 +13,14 @@ from pathlib import Path
 
 from tfcourse._atomic import atomic_write_bytes, atomic_write_text
 
+__all__ = ["discover_lessons", "lesson_parser", "output_dir", "report", "save_figure"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LESSONS_DIR = REPO_ROOT / "lessons"
 
 
 def lesson_parser(doc):
-    """An `argparse` parser with the options every lesson takes.
+    """An `argparse` parser with the options every lesson takes (from lesson L00 on).
 
     --quick             a small, fast run for smoke tests (same code path, less data/epochs)
     --seed              global seed (`keras.utils.set_random_seed`)
@@ -39,7 +41,10 @@ def lesson_parser(doc):
 
 
 def output_dir(args, lesson_name):
-    """The lesson's output folder (created): `--output-dir` or outputs/<lesson_name>."""
+    """The lesson's output folder (created): `--output-dir` or outputs/<lesson_name>.
+
+    Used by every lesson from L00 on.
+    """
     folder = args.output_dir or (REPO_ROOT / "outputs" / lesson_name)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -47,7 +52,10 @@ def output_dir(args, lesson_name):
 
 
 def save_figure(fig, path):
-    """Save a matplotlib figure as PNG atomically and close it; returns the path."""
+    """Save a matplotlib figure as PNG atomically and close it; returns the path.
+
+    Used by every lesson from L00 on.
+    """
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -58,7 +66,10 @@ def save_figure(fig, path):
 
 
 def report(results, path=None, title="Results"):
-    """Print `results` (a flat dict of name -> number/string) and write them as JSON."""
+    """Print `results` (a flat dict of name -> number/string) and write them as JSON.
+
+    Used by every lesson from L00 on.
+    """
     width = max((len(str(k)) for k in results), default=0)
     print(f"\n== {title} ==")
     for key, value in results.items():
@@ -70,7 +81,7 @@ def report(results, path=None, title="Results"):
 
 
 def discover_lessons(folder=LESSONS_DIR):
-    """List lessons as (name, path, one-line summary), sorted by file name.
+    """List lessons as (name, path, one-line summary), sorted by file name (lessons L00-L11).
 
     A lesson is any `NN_*.py` file in `lessons/`; its summary is the first line of its
     module docstring, read without importing (so listing is instant).

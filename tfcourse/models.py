@@ -12,9 +12,13 @@ import keras
 
 from tfcourse._validation import check_in_range, check_positive_int
 
+__all__ = ["mnist_cnn", "mnist_mlp"]
+
 
 def mnist_cnn(filters=(32, 64), dropout=0.25, name="mnist_cnn"):
     """The small LeNet-style CNN on (28, 28, 1) images, returning 10 logits.
+
+    Introduced in lesson L00 (lesson L07 develops the CNN).
 
     Args:
         filters: channels of the two 3x3 convolutions, each an integer >= 1.
@@ -42,6 +46,8 @@ def mnist_cnn(filters=(32, 64), dropout=0.25, name="mnist_cnn"):
 
 def mnist_mlp(hidden_units=(256,), activation="relu", input_shape=(784,), name="mnist_mlp"):
     """A multi-layer perceptron returning 10 logits; images are flattened first if 2-D+.
+
+    Introduced in lesson L00 (lesson L02 develops the MLP).
 
     Args:
         hidden_units: width of each hidden layer (integers >= 1); () gives softmax regression.

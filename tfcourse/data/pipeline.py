@@ -30,7 +30,7 @@ NORMALIZATIONS = ("scale", "standardize", None)
 
 @dataclasses.dataclass(frozen=True)
 class SplitsInfo:
-    """Facts about a `DatasetSplits`: sizes, classes, and the normalization applied."""
+    """Facts about a `DatasetSplits`: sizes, classes, normalization. Introduced in lesson L00."""
 
     name: str
     num_train: int
@@ -49,7 +49,10 @@ class SplitsInfo:
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSplits:
-    """`train`, `validation` (None when validation_size=0), `test` datasets and `info`."""
+    """`train`, `validation` (None when validation_size=0), `test` datasets and `info`.
+
+    Introduced in lesson L00.
+    """
 
     train: object
     validation: object
@@ -83,6 +86,8 @@ def _decoded_split(name, split, data_dir):
 def load_arrays(name="mnist", split="train", data_dir=None):
     """The split as NumPy: uint8 images (N, 28, 28, 1) and int64 labels (N,), read-only.
 
+    Introduced in lesson L00.
+
     `split` takes TFDS's slicing syntax ("train[:50000]"). Cached per process.
     """
     check_one_of("name", name, DATASETS)
@@ -90,6 +95,7 @@ def load_arrays(name="mnist", split="train", data_dir=None):
 
 
 def class_names(name, data_dir=None):
+    """The dataset's class names, from TFDS's own builder metadata. Introduced in lesson L00."""
     import tensorflow_datasets as tfds
 
     check_one_of("name", name, DATASETS)
@@ -127,6 +133,8 @@ def load_splits(
     drop_remainder=False,
 ):
     """Batched train / validation / test pipelines of a prepared dataset.
+
+    Introduced in lesson L00 (the quickstart); every lesson loads its data this way.
 
     Args:
         name: "mnist" or "fashion_mnist" (prepared by `tfcourse data prepare`).

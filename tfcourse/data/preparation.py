@@ -30,13 +30,18 @@ _STAGING_PREFIX = ".tfcourse-staging-"
 
 @dataclasses.dataclass(frozen=True)
 class PrepareResult:
+    """What `prepare` did: the dataset folder, and whether it wrote it. Introduced in lesson L00."""
+
     name: str
     path: Path
     created: bool  # False: it was already prepared, nothing was written
 
 
 def resolve_data_dir(data_dir=None):
-    """`data_dir`, else `$TFDS_DATA_DIR`, else `~/tensorflow_datasets` (TFDS's own rule)."""
+    """`data_dir`, else `$TFDS_DATA_DIR`, else `~/tensorflow_datasets` (TFDS's own rule).
+
+    Introduced in lesson L00.
+    """
     chosen = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
     return Path(os.path.expanduser(str(chosen))).resolve()
 
@@ -55,6 +60,7 @@ def dataset_version(name):
 
 
 def dataset_path(name, data_dir=None):
+    """Where the prepared `name` lives: <data_dir>/<name>/<version>. Introduced in lesson L00."""
     return resolve_data_dir(data_dir) / name / dataset_version(name)
 
 
@@ -121,6 +127,8 @@ def prepare(
     force=False,
 ):
     """Prepare `name` ("mnist" or "fashion_mnist") as a TFDS dataset in `data_dir`.
+
+    Introduced in lesson L00 (`make demo` runs it through `tfcourse data prepare`).
 
     Args:
         name: "mnist" or "fashion_mnist".
