@@ -26,3 +26,15 @@ def test_readme_starts_with_the_two_commands():
     makefile = (ROOT / "Makefile").read_text()
     assert "\ndemo:" in makefile and "\ntest:" in makefile
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_library_example_runs():
+    text = (ROOT / "README.md").read_text()
+    example = text.split("## Using the library", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(example, "README.md: Using the library", "exec"), namespace)
+    import numpy as np
+
+    model = namespace["model"]
+    assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
+    assert type(model.optimizer).__module__.startswith("tfcourse.optimizers")
