@@ -151,7 +151,7 @@ def _tiny_model(seed=3):
     return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
 
 
-@pytest.mark.parametrize("name", ["momentum", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("name", IDS)
 def test_mixed_precision_loss_scaling(name):
     x, y = _tiny_data()
     results = []
@@ -249,7 +249,7 @@ def test_jit_compile_fit_matches_eager_graph(name):
 
 
 # ---------------------------------------------------------------- MirroredStrategy
-@pytest.mark.parametrize("name", ["nesterov", "ewma", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("name", IDS)
 def test_mirrored_fit_matches_single_device(name, two_cpu_strategy):
     x, y = _tiny_data()
     single = _tiny_model()
@@ -264,7 +264,7 @@ def test_mirrored_fit_matches_single_device(name, two_cpu_strategy):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["momentum", "ewma", "adagrad", "rmsprop", "amsgrad"])
+@pytest.mark.parametrize("name", IDS)
 def test_mirrored_custom_loop_matches_single_device(name, two_cpu_strategy):
     x, y = _tiny_data()
     global_batch = 16
