@@ -8,7 +8,8 @@ import math
 import numbers
 
 
-def _is_number(value):
+def is_real_number(value):
+    """A real number that is not a bool (True/False are ints in Python)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -17,7 +18,7 @@ def check_in_range(name, value, low=None, high=None, *, low_inclusive=True, high
     left = ("[" if low_inclusive else "(") if low is not None else "("
     right = ("]" if high_inclusive else ")") if high is not None else ")"
     interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-    ok = _is_number(value) and not math.isnan(value)
+    ok = is_real_number(value) and not math.isnan(value)
     if ok and low is not None:
         ok = value >= low if low_inclusive else value > low
     if ok and high is not None:
@@ -37,11 +38,27 @@ def check_fraction(name, value):
     return check_in_range(name, value, 0, 1, high_inclusive=False)
 
 
+def check_int(name, value, low=None):
+    """An integer (not a bool), optionally `>= low`."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and low is not None:
+        ok = value >= low
+    if not ok:
+        bound = f" >= {low}" if low is not None else ""
+        raise ValueError(f"`{name}` must be an integer{bound}. Received: {name}={value!r}")
+    return int(value)
+
+
 def check_positive_int(name, value):
     """An integer `>= 1` (a batch size, a number of units)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
-    return int(value)
+    return check_int(name, value, low=1)
+
+
+def check_bool(name, value):
+    """`True` or `False`, nothing merely truthy."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be a bool (True or False). Received: {name}={value!r}")
+    return value
 
 
 def check_one_of(name, value, choices):

@@ -6,8 +6,8 @@ Introduced in lesson L06.
 import keras
 import tensorflow as tf
 
-from tfcourse._validation import check_fraction, check_one_of, check_positive
-from tfcourse.layers._common import IMPLEMENTATIONS, check_axis, check_bool, check_int, statistics_dtype
+from tfcourse._validation import check_bool, check_fraction, check_int, check_one_of, check_positive
+from tfcourse.layers._common import IMPLEMENTATIONS, check_axis, statistics_dtype
 
 # FusedBatchNormV3 (and cuDNN behind it) needs epsilon >= 1e-5; tf.nn.fused_batch_norm raises
 # smaller values to 1.001e-5, which would change the result, so those go to the reference path.

@@ -6,8 +6,8 @@ Introduced in lesson L06.
 import keras
 import tensorflow as tf
 
-from tfcourse._validation import check_positive
-from tfcourse.layers._common import check_axis, check_bool, check_int, statistics_dtype
+from tfcourse._validation import check_bool, check_int, check_positive
+from tfcourse.layers._common import check_axis, statistics_dtype
 
 
 @keras.saving.register_keras_serializable(package="tfcourse")

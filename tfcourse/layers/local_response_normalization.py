@@ -6,8 +6,8 @@ Introduced in lesson L06.
 import keras
 import tensorflow as tf
 
-from tfcourse._validation import check_in_range, check_one_of, check_positive
-from tfcourse.layers._common import IMPLEMENTATIONS, check_axis, check_int
+from tfcourse._validation import check_in_range, check_int, check_one_of, check_positive
+from tfcourse.layers._common import IMPLEMENTATIONS, check_axis
 
 _FUSED_DTYPES = (tf.float16, tf.float32)
 

@@ -6,8 +6,8 @@ Introduced in lesson L02 (activations) and used again in lesson L06.
 import keras
 import tensorflow as tf
 
-from tfcourse._validation import check_positive_int
-from tfcourse.layers._common import check_axis, check_int
+from tfcourse._validation import check_int, check_positive_int
+from tfcourse.layers._common import check_axis
 
 
 @keras.saving.register_keras_serializable(package="tfcourse")

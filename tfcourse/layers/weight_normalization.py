@@ -6,7 +6,7 @@ Introduced in lesson L06.
 import keras
 import tensorflow as tf
 
-from tfcourse.layers._common import check_bool
+from tfcourse._validation import check_bool
 
 _SUPPORTED = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 

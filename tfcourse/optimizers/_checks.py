@@ -6,18 +6,17 @@ naming the argument, the accepted range and the value). A learning rate may also
 in Keras; those are passed through unchecked.
 """
 
-import numbers
-
-from tfcourse._validation import check_fraction, check_in_range, check_positive
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+from tfcourse._validation import (
+    check_fraction,
+    check_in_range,
+    check_positive,
+    is_real_number,
+)
 
 
 def check_learning_rate(value):
     """A float > 0, or a schedule / callable (checked by Keras when called)."""
-    if _is_number(value) or isinstance(value, (bool, str)) or value is None:
+    if is_real_number(value) or isinstance(value, (bool, str)) or value is None:
         return check_positive("learning_rate", value)
     return value
 
@@ -34,11 +33,3 @@ def check_epsilon(value, name="epsilon"):
 
 def check_non_negative(name, value):
     return float(check_in_range(name, value, 0, None))
-
-
-def check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(  # noqa: TRY004  (the course convention: ValueError for bad arguments)
-            f"`{name}` must be a bool (True or False). Received: {name}={value!r}"
-        )
-    return value

@@ -7,8 +7,8 @@ Introduced in lesson L03.
 import keras
 from keras import ops
 
+from tfcourse._validation import check_bool
 from tfcourse.optimizers._checks import (
-    check_bool,
     check_epsilon,
     check_learning_rate,
     check_rate,

@@ -6,7 +6,8 @@ Introduced in lesson L03.
 import keras
 from keras import ops
 
-from tfcourse.optimizers._checks import check_bool, check_learning_rate, check_rate
+from tfcourse._validation import check_bool
+from tfcourse.optimizers._checks import check_learning_rate, check_rate
 
 
 @keras.saving.register_keras_serializable(package="tfcourse")
