@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tfcourse._atomic import atomic_write_text  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def git_commit():
+    """The commit the benchmark ran on, with "+dirty" when the tree had uncommitted changes."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def machine_info():
@@ -26,13 +38,15 @@ def machine_info():
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
         "platform": platform.platform(),
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "git_commit": git_commit(),
     }
 
 
-def write_results(name, payload):
-    """Write `benchmarks/results/<name>.json`; `payload` should hold a `readme_table`
+def write_results(name, payload, results_dir=RESULTS_DIR):
+    """Write `<results_dir>/<name>.json`; `payload` should hold a `readme_table`
     ({"columns": [...], "rows": [[...]]}) that `render_readme.py` puts in README."""
-    path = RESULTS_DIR / f"{name}.json"
+    path = Path(results_dir) / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({"machine": machine_info(), **payload}, indent=2) + "\n")
     print(f"wrote {path}")
     return path

@@ -1,14 +1,18 @@
 """Run every lesson in full and record its runtime and headline numbers for README.
 
-    python benchmarks/lessons.py [--quick] [--only 03_optimization ...]
+    python benchmarks/lessons.py [--quick] [--only 03_optimization ...] [--seeds 0 1 2]
 
 Each lesson runs in its own process (as a student would run it), writing its figures and
-SavedModels to a temporary folder; its `results.json` gives the numbers. Writes
-benchmarks/results/lessons.json.
+SavedModels to a temporary folder; its `results.json` gives the numbers. With several
+`--seeds` the lesson runs once per seed and every numeric result is the median over the seeds
+(the per-seed results are kept too). Each lesson writes its own
+`benchmarks/results/lessons/<stem>.json`, so lessons can be re-measured one at a time;
+`render_readme.py` joins them into README's `lessons` table.
 """
 
 import argparse
 import json
+import statistics
 import os
 import subprocess
 import sys
@@ -16,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_results
+from _common import RESULTS_DIR, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,10 +66,10 @@ HEADLINES = {
 }
 
 
-def run_lesson(stem, quick, workdir):
-    out, models = workdir / stem / "out", workdir / stem / "models"
+def run_lesson(stem, quick, workdir, seed):
+    out, models = workdir / stem / f"out{seed}", workdir / stem / f"models{seed}"
     command = [sys.executable, str(ROOT / "lessons" / f"{stem}.py"), "--output-dir", str(out),
-               "--saved-models-dir", str(models)] + (["--quick"] if quick else [])
+               "--saved-models-dir", str(models), "--seed", str(seed)] + (["--quick"] if quick else [])
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True,
                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -73,26 +77,45 @@ def run_lesson(stem, quick, workdir):
     return seconds, json.loads((out / "results.json").read_text())
 
 
+def median_results(per_seed):
+    """Every numeric result as its median over the seeds; anything else from the first seed."""
+    merged = dict(per_seed[0])
+    for key, value in per_seed[0].items():
+        values = [r.get(key) for r in per_seed]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            merged[key] = statistics.median(values)
+    return merged
+
+
+def table_rows(stem, seconds, headlines):
+    return [[f"`{stem}`" if index == 0 else "", f"{seconds:.0f} s" if index == 0 else "", label, _fmt(value)]
+            for index, (label, value) in enumerate(headlines.items())]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="run the lessons with --quick")
     parser.add_argument("--only", nargs="+", choices=sorted(HEADLINES), default=sorted(HEADLINES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="median over these seeds")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR / "lessons")
     args = parser.parse_args()
-    lessons, rows = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for stem in args.only:
-            seconds, results = run_lesson(stem, args.quick, Path(tmp))
+            runs = [run_lesson(stem, args.quick, Path(tmp), seed) for seed in args.seeds]
+            seconds = statistics.median(s for s, _ in runs)
+            results = median_results([r for _, r in runs])
             headlines = {label: get(results) for label, get in HEADLINES[stem]}
-            lessons[stem] = {"seconds": seconds, "headlines": headlines, "results": results}
             print(f"{stem}: {seconds:.0f} s", {k: _fmt(v) for k, v in headlines.items()}, flush=True)
-            for index, (label, value) in enumerate(headlines.items()):
-                rows.append([f"`{stem}`" if index == 0 else "", f"{seconds:.0f} s" if index == 0 else "",
-                             label, _fmt(value)])
-    write_results("lessons", {
-        "quick": args.quick,
-        "lessons": lessons,
-        "readme_table": {"columns": ["lesson", "runtime", "claim", "measured"], "rows": rows},
-    })
+            write_results(stem, {
+                "quick": args.quick,
+                "seeds": args.seeds,
+                "seconds": seconds,
+                "headlines": headlines,
+                "results": results,
+                "per_seed": [{"seed": seed, "seconds": s, "results": r} for seed, (s, r) in zip(args.seeds, runs)],
+                "readme_table": {"columns": ["lesson", "runtime", "claim", "measured"],
+                                 "rows": table_rows(stem, seconds, headlines)},
+            }, results_dir=args.results_dir)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 
 A section is the text between `<!-- BEGIN name -->` and `<!-- END name -->`:
 `lesson_list` lists `lessons/NN_*.py` with their one-line summaries; any other name is the
-`readme_table` of `benchmarks/results/<name>.json`, with the machine it was measured on.
+`readme_table` of `benchmarks/results/<name>.json` (or of every JSON file in the folder
+`benchmarks/results/<name>/`, joined in file order), with the machine it was measured on.
 No number in those sections is typed by hand.
 """
 
@@ -36,23 +37,30 @@ def render_lessons():
     return markdown_table(["lesson", "what it shows"], rows)
 
 
-def render_results(name):
-    path = RESULTS / f"{name}.json"
-    if not path.is_file():
-        return f"_Not measured yet: run `python benchmarks/{name}.py`._"
-    data = json.loads(path.read_text())
-    table = data.get("readme_table")
-    if not table:
-        return f"_`{path.name}` has no `readme_table`._"
-    machine = data.get("machine", {})
-    where = (
-        f"_Measured by `benchmarks/{name}.py` on {machine.get('date_utc', '?')} UTC: "
+def machine_line(name, machines):
+    dates = sorted(m.get("date_utc", "?") for m in machines)
+    when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    machine = machines[-1]
+    return (
+        f"_Measured by `benchmarks/{name}.py` on {when} UTC: "
         f"TF {machine.get('tensorflow', '?')}, Keras {machine.get('keras', '?')}, "
         f"{machine.get('cpu_count', '?')} CPU cores"
         + (f", GPUs {', '.join(machine['gpus'])}" if machine.get("gpus") else ", no GPU")
         + "._"
     )
-    return markdown_table(table["columns"], table["rows"]) + "\n\n" + where
+
+
+def render_results(name):
+    folder, path = RESULTS / name, RESULTS / f"{name}.json"
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else [path] if path.is_file() else []
+    if not paths:
+        return f"_Not measured yet: run `python benchmarks/{name}.py`._"
+    documents = [json.loads(p.read_text()) for p in paths]
+    if not all(d.get("readme_table") for d in documents):
+        return f"_`{name}` has a result without a `readme_table`._"
+    columns = documents[0]["readme_table"]["columns"]
+    rows = [row for d in documents for row in d["readme_table"]["rows"]]
+    return markdown_table(columns, rows) + "\n\n" + machine_line(name, [d.get("machine", {}) for d in documents])
 
 
 def render(text):
