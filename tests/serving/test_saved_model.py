@@ -338,3 +338,19 @@ def test_class_names_are_stored_and_served(tmp_path):
     with pytest.raises(ValueError, match="`class_names` must be 10 non-empty one-line names"):
         export(model, "fashion", root=tmp_path, class_names=names[:9])
     assert sorted(p.name for p in (tmp_path / "fashion").iterdir()) == ["1"]
+
+
+def test_subclassed_model_without_inputs_is_refused(tmp_path):
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(10)
+
+        def call(self, x):
+            return self.dense(keras.ops.reshape(x, (-1, 784)))
+
+    model = Subclassed()
+    model(np.zeros((1, 28, 28, 1), "float32"))
+    with pytest.raises(ValueError, match="`model` must have known inputs and outputs before export"):
+        export(model, "sub", root=tmp_path)
+    assert not (tmp_path / "sub").exists()

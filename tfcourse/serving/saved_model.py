@@ -42,6 +42,10 @@ from tfcourse._validation import check_one_of, check_positive_int
 from tfcourse.serving.versions import CLASS_NAMES_FILE, next_version
 
 OUTPUT_KINDS = ("logits", "probabilities")
+_NOT_BUILT = (
+    "`model` must have known inputs and outputs before export: build it from keras.Input "
+    "(a Sequential or Functional model; a subclassed model has no input signature to serve)."
+)
 # Identity at inference: the output kind is the kind of their input.
 _PASS_THROUGH = (
     keras.layers.Dropout,
@@ -97,7 +101,7 @@ def classifier_output(model):
     """
     outputs = getattr(model, "outputs", None)
     if not model.layers or not outputs:
-        raise ValueError("`model` must be built (called on data or given an Input) before export.")
+        raise ValueError(_NOT_BUILT)
     layer = _producer(model, outputs[0]) or model.layers[-1]
     return _layer_output_kind(model, layer)
 
@@ -130,7 +134,7 @@ def _image_shape(input_shape, image_shape):
 def _model_input(model):
     inputs = getattr(model, "inputs", None)
     if not inputs:
-        raise ValueError("`model` must be built (called on data or given an Input) before export.")
+        raise ValueError(_NOT_BUILT)
     if len(inputs) != 1:
         raise ValueError(f"`model` must have one input to be served as images. Received: {len(inputs)} inputs")
     input_shape = tuple(inputs[0].shape[1:])
