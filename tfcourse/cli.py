@@ -116,23 +116,23 @@ def register_lessons(subparsers):
 
 
 def _predict(args):
-    from tfcourse.predict import PredictError, predict
+    from tfcourse.serving import PredictError, predict
 
     try:
         predictions = predict(args.model, args.images)
     except PredictError as error:
         raise UserError(str(error)) from error
     for item in predictions:
-        print(f"{item.path}: class {item.class_id} (probability {item.probability:.3f})")
+        print(f"{item.path}: {item.class_name} (class {item.class_id}, probability {item.probability:.3f})")
 
 
 def register_predict(subparsers):
     predict = subparsers.add_parser(
-        "predict", help="classify digit images (PNG/JPEG) with an exported SavedModel"
+        "predict", help="classify images (PNG/JPEG) with an exported SavedModel, printing class names"
     )
     predict.add_argument("--model", type=Path, required=True,
                          help="saved_models/<name> (latest version) or one version folder")
-    predict.add_argument("images", type=Path, nargs="+", help="PNG or JPEG images of digits")
+    predict.add_argument("images", type=Path, nargs="+", help="PNG or JPEG images")
     predict.set_defaults(handler=_predict)
 
 

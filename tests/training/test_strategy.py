@@ -41,7 +41,13 @@ def test_cluster_size_reads_environment(monkeypatch):
 
 def test_get_strategy_by_name(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    assert get_strategy("auto") is tf.distribute.get_strategy()  # CPU only: default strategy
+    gpus = len(tf.config.list_logical_devices("GPU"))  # the same test on a CPU-only or a GPU host
+    if gpus == 0:
+        assert get_strategy("auto") is tf.distribute.get_strategy()  # the default strategy
+    elif gpus == 1:
+        assert isinstance(get_strategy("auto"), tf.distribute.OneDeviceStrategy)
+    else:
+        assert get_strategy("auto").num_replicas_in_sync == gpus
     assert isinstance(get_strategy("one_device"), tf.distribute.OneDeviceStrategy)
     mirrored = get_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
     assert isinstance(mirrored, tf.distribute.MirroredStrategy)
