@@ -13,7 +13,9 @@ _TRANSPOSE = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.
 _DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
 _SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
 _SUPPORTED = (keras.layers.Dense,) + _CONV + _TRANSPOSE + _DEPTHWISE + _SEPARABLE
-_SUPPORTED_NAMES = "`Dense`, `Conv1D/2D/3D` (causal too), `Conv1D/2D/3DTranspose`, `DepthwiseConv1D/2D` or `SeparableConv1D/2D`"
+_SUPPORTED_NAMES = (
+    "`Dense`, `Conv1D/2D/3D` (causal too), `Conv1D/2D/3DTranspose`, `DepthwiseConv1D/2D` or `SeparableConv1D/2D`"
+)
 
 
 def _normalized_kernel_spec(layer):
