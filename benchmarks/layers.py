@@ -9,10 +9,12 @@ process, round after round, so load from other processes hits every variant alik
     tfcourse_bn              tfcourse.layers.BatchNormalization (fused kernel path)
     tfcourse_bn_reference    tfcourse.layers.BatchNormalization(implementation="reference")
     tf_lrn                   a layer wrapping tf.nn.local_response_normalization
-    tfcourse_lrn             tfcourse.layers.LocalResponseNormalization (TF's kernel path)
+    tfcourse_lrn             tfcourse.layers.LocalResponseNormalization ("auto": the kernel
+                             measured faster here, recorded as summary.lrn_faster_kernel_on_cpu)
     tfcourse_lrn_reference   tfcourse.layers.LocalResponseNormalization(implementation="reference")
 
-Targets (issue 5): tfcourse_bn <= 0.8x keras_bn; tfcourse_lrn <= 1.1x tf_lrn.
+Targets: tfcourse_bn <= 0.8x keras_bn; tfcourse_bn_reference (the notes' formula with the
+hand-derived backward pass) <= 1.0x keras_bn; tfcourse_lrn ("auto") <= 0.8x tf_lrn.
 
     python benchmarks/layers.py [--quick]
 
@@ -133,7 +135,11 @@ def main():
         "tfcourse_lrn_reference_over_tf_lrn": paired("tfcourse_lrn_reference", "tf_lrn"),
     }
     summary["bn_target_met"] = summary["tfcourse_bn_over_keras_bn"] <= 0.8
-    summary["lrn_target_met"] = summary["tfcourse_lrn_over_tf_lrn"] <= 1.1
+    summary["bn_reference_target_met"] = summary["paired_round_ratios"]["tfcourse_bn_reference_over_keras_bn"] <= 1.0
+    summary["lrn_target_met"] = summary["paired_round_ratios"]["tfcourse_lrn_over_tf_lrn"] <= 0.8
+    # What LocalResponseNormalization(implementation="auto") should run on a CPU (its FASTER_KERNEL).
+    faster_is_reference = summary["paired_round_ratios"]["tfcourse_lrn_reference_over_tf_lrn"] < 1.0
+    summary["lrn_faster_kernel_on_cpu"] = "reference" if faster_is_reference else "tf_op"
     # Each tfcourse variant against the built-in it replaces (target: BN <= 0.8, LRN <= 1.1).
     baseline_of = {"tfcourse_bn": "keras_bn", "tfcourse_bn_reference": "keras_bn",
                    "tfcourse_lrn": "tf_lrn", "tfcourse_lrn_reference": "tf_lrn"}
@@ -148,7 +154,8 @@ def main():
         "load_average_1min_start_end": load,
         "raw_round_medians_ms": raw,
         "summary": summary,
-        "targets": {"tfcourse_bn_over_keras_bn": "<= 0.8", "tfcourse_lrn_over_tf_lrn": "<= 1.1"},
+        "targets": {"tfcourse_bn_over_keras_bn": "<= 0.8", "tfcourse_bn_reference_over_keras_bn": "<= 1.0",
+                    "tfcourse_lrn_over_tf_lrn": "<= 0.8"},
         "readme_table": {
             "columns": ["variant", "median step (ms)", "vs. no normalization", "vs. the built-in"], "rows": rows
         },

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from tfcourse.layers import BatchNormalization
+from tfcourse.layers.batch_normalization import batch_norm_train
 
 IMPLEMENTATIONS = ["auto", "reference"]
 
@@ -224,6 +225,7 @@ def test_harness_models_jit_and_saving(harness, tmp_path, axis):
 
 @pytest.mark.parametrize("training", [True, False])
 def test_harness_float64_gradients(harness, training):
+    """float64 takes the reference path: in training, the hand-derived backward pass."""
     make = lambda: BatchNormalization(dtype="float64", momentum=0.5, gamma_initializer="random_normal",  # noqa: E731
                                       moving_variance_initializer=keras.initializers.Constant(1.7))
     harness.check_gradients_float64(make, (6, 3, 3, 2), training=training)
@@ -269,3 +271,99 @@ def test_same_constructor_arguments_and_defaults_as_keras():
     for name, param in theirs.items():
         assert name in ours, name
         assert ours[name].default == param.default, name
+
+
+# ------------------------------------------------------------------ the derived backward pass
+def _autodiff_batch_norm(x, gamma, beta, axes, epsilon):
+    mean = tf.reduce_mean(x, axes, keepdims=True)
+    var = tf.reduce_mean(tf.square(x - mean), axes, keepdims=True)
+    return gamma * (x - mean) / tf.sqrt(var + epsilon) + beta
+
+
+def _naive_backward_batch_norm(x, gamma, beta, axes, epsilon):
+    """A wrong derivation for the negative control: treats mean and var as constants."""
+    mean = tf.stop_gradient(tf.reduce_mean(x, axes, keepdims=True))
+    var = tf.stop_gradient(tf.reduce_mean(tf.square(x - mean), axes, keepdims=True))
+    return gamma * (x - mean) / tf.sqrt(var + epsilon) + beta
+
+
+def _gradients(fn, x, gamma, beta, probe):
+    with tf.GradientTape() as tape:
+        tape.watch([x, gamma, beta])
+        out = fn(x, gamma, beta)
+        loss = tf.reduce_sum((out[0] if isinstance(out, tuple) else out) * probe)
+    return tape.gradient(loss, [x, gamma, beta])
+
+
+@pytest.mark.parametrize("shape, axes", [((6, 4, 4, 3), [0, 1, 2]), ((9, 5), [0]), ((3, 4, 5, 5), [0, 2, 3])])
+def test_derived_backward_equals_autodiff_float64(shape, axes):
+    """dx = gamma/sqrt(var+eps) * (dy - mean(dy) - x_hat * mean(dy * x_hat)) equals autodiff."""
+    rng = np.random.RandomState(3)
+    params_shape = [1 if i in axes else n for i, n in enumerate(shape)]
+    x = tf.constant(rng.randn(*shape) * 3 + 1)
+    gamma, beta = tf.constant(rng.randn(*params_shape)), tf.constant(rng.randn(*params_shape))
+    probe = tf.constant(rng.randn(*shape))
+    derived = _gradients(lambda *a: batch_norm_train(*a, axes, 1e-3), x, gamma, beta, probe)
+    autodiff = _gradients(lambda *a: _autodiff_batch_norm(*a, axes, 1e-3), x, gamma, beta, probe)
+    for ours, reference in zip(derived, autodiff):
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-11, atol=1e-12)
+    # Negative control: dropping the paths through mean and var changes dx by far more than that.
+    naive = _gradients(lambda *a: _naive_backward_batch_norm(*a, axes, 1e-3), x, gamma, beta, probe)
+    assert np.max(np.abs(naive[0].numpy() - autodiff[0].numpy())) > 1e-2
+
+
+def test_reference_training_path_uses_the_derived_gradient():
+    """The custom gradient shows in the graph as IdentityN; renorm (autodiff) is the control."""
+
+    def custom_gradient_ops(layer):
+        x = tf.constant(_x((4, 3, 3, 2)))
+        layer.build(x.shape)
+
+        def input_gradient(t):
+            with tf.GradientTape() as tape:
+                tape.watch(t)
+                y = layer(t, training=True)
+            return tape.gradient(y, t)
+
+        graph = tf.function(input_gradient).get_concrete_function(x).graph
+        return [op for op in graph.get_operations() if op.type == "IdentityN"]
+
+    assert custom_gradient_ops(BatchNormalization(implementation="reference"))
+    assert not custom_gradient_ops(BatchNormalization(implementation="reference", renorm=True))
+
+
+def test_synchronized_gradients_equal_one_device_on_the_global_batch(two_cpu_strategy):
+    """Under 2 replicas the derived backward pass sums over the global batch, as autodiff does."""
+    x = _x((8, 3, 3, 4))
+    probe = _x((8, 3, 3, 4), seed=5)
+    weights = [np.linspace(0.5, 1.5, 4).astype("float32"), np.linspace(-1, 1, 4).astype("float32"),
+               np.zeros(4, "float32"), np.ones(4, "float32")]
+    single = BatchNormalization(implementation="reference")
+    single.build(x.shape)
+    single.set_weights(weights)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        loss = tf.reduce_sum(single(xt, training=True) * probe)
+    expected_dx, expected_dgamma = tape.gradient(loss, [xt, single.gamma])
+
+    with two_cpu_strategy.scope():
+        layer = BatchNormalization(implementation="reference", synchronized=True)
+        layer.build(x.shape)
+        layer.set_weights(weights)
+    dataset = two_cpu_strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices((x, probe)).batch(8))
+    batch = next(iter(dataset))
+
+    @tf.function
+    def step(t, p):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            replica_loss = tf.reduce_sum(layer(t, training=True) * p)
+        return tape.gradient(replica_loss, [t, layer.gamma])
+
+    dx, dgamma = two_cpu_strategy.run(step, args=batch)
+    dx = np.concatenate([t.numpy() for t in two_cpu_strategy.experimental_local_results(dx)])
+    dgamma = sum(t.numpy() for t in two_cpu_strategy.experimental_local_results(dgamma))
+    np.testing.assert_allclose(dx, expected_dx.numpy(), atol=1e-5)
+    np.testing.assert_allclose(dgamma, expected_dgamma.numpy(), atol=1e-4)

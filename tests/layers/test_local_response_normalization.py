@@ -1,8 +1,12 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfcourse.layers import LocalResponseNormalization, local_response_normalization_reference
+from tfcourse.layers.local_response_normalization import FASTER_KERNEL
 
 IMPLEMENTATIONS = ["auto", "reference"]
 ARGS = [
@@ -79,14 +83,40 @@ def test_fused_and_reference_gradients_agree(dtype):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
-def test_fused_path_choice():
+def test_fused_path_choice(monkeypatch):
+    gpus = tf.config.list_logical_devices("GPU")
     layer = LocalResponseNormalization()
     layer.build((2, 3, 3, 4))
+    assert layer._use_fused(tf.zeros((2, 3, 3, 4))) == bool(gpus)  # CPU: the reference formula
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["/gpu:0"] if kind == "GPU" else [])
     assert layer._use_fused(tf.zeros((2, 3, 3, 4)))
     assert not layer._use_fused(tf.zeros((2, 3, 3, 4), tf.float64))
+    assert not LocalResponseNormalization(implementation="reference")._use_fused(tf.zeros((2, 3, 3, 4)))
     first = LocalResponseNormalization(axis=1)
     first.build((2, 4, 3, 3))
     assert not first._use_fused(tf.zeros((2, 4, 3, 3)))
+
+
+def test_auto_kernel_on_cpu_is_the_one_the_benchmark_measured_faster():
+    results = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/layers.json").read_text())
+    assert results["summary"]["lrn_faster_kernel_on_cpu"] == FASTER_KERNEL["CPU"]
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.75, 1.0, 0.6])
+def test_cheap_exponents_equal_pow_float64(beta):
+    x = tf.constant(_x((2, 3, 3, 9), dtype="float64"))
+    args = dict(depth_radius=2, bias=1.5, alpha=0.3, beta=beta)
+    np.testing.assert_allclose(local_response_normalization_reference(x, **args).numpy(),
+                               _numpy_lrn(x.numpy(), **args), rtol=1e-12)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        ours = tf.reduce_sum(local_response_normalization_reference(x, **args) * x)
+    band = tf.constant(np.abs(np.arange(9)[:, None] - np.arange(9)[None, :]) <= 2, tf.float64)
+    with tf.GradientTape() as tape_pow:
+        tape_pow.watch(x)
+        sqr_sum = tf.einsum("...c,cd->...d", tf.square(x), band)
+        theirs = tf.reduce_sum(x / tf.pow(1.5 + 0.3 * sqr_sum, beta) * x)
+    np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape_pow.gradient(theirs, x).numpy(), rtol=1e-10)
 
 
 def test_reference_function_any_axis():

@@ -16,6 +16,50 @@ _FUSED_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
 _RENORM_KEYS = ("rmax", "rmin", "dmax")
 
 
+def batch_norm_train(x, gamma, beta, axes, epsilon, all_sum=None):
+    """Training-mode batch normalization with the hand-derived backward pass. Lesson L06.
+
+        mean = sum(x) / m;  var = sum((x - mean) ** 2) / m;  x_hat = (x - mean) / sqrt(var + eps)
+        y = gamma * x_hat + beta
+        backward: dbeta = sum(dy); dgamma = sum(dy * x_hat)
+                  dx = gamma / sqrt(var + eps) * (dy - dbeta / m - x_hat * dgamma / m)
+
+    `gamma` and `beta` are broadcastable to `x` (1 on every axis in `axes`). `all_sum` adds a
+    tensor over replicas (synchronized BN); the statistics and the sums of the backward pass then
+    cover the global batch, while dgamma and dbeta stay this replica's share, as autodiff gives.
+    Returns (y, mean, var), mean and var with the reduced axes kept; no gradient flows through
+    mean and var (they feed the moving averages only).
+    """
+    all_sum = all_sum or (lambda t: t)
+    channels_shape = tf.shape(gamma)
+
+    @tf.custom_gradient
+    def normalize(x, gamma, beta):
+        local_count = tf.cast(tf.size(x), x.dtype) / tf.cast(tf.reduce_prod(channels_shape), x.dtype)
+        sums = all_sum(tf.concat([tf.reshape(local_count, [1]),
+                                  tf.reshape(tf.reduce_sum(x, axes), [-1])], 0))
+        m = sums[0]
+        mean = tf.reshape(sums[1:], channels_shape) / m
+        centered = x - mean
+        var = tf.reshape(all_sum(tf.reshape(tf.reduce_sum(tf.square(centered), axes), [-1])), channels_shape) / m
+        inv_std = tf.math.rsqrt(var + epsilon)
+        x_hat = centered * inv_std
+
+        def backward(dy, unused_dmean, unused_dvar):
+            dbeta = tf.reduce_sum(dy, axes, keepdims=True)
+            dgamma = tf.reduce_sum(dy * x_hat, axes, keepdims=True)
+            global_sums = all_sum(tf.stack([tf.reshape(dbeta, [-1]), tf.reshape(dgamma, [-1])]))
+            mean_dy = tf.reshape(global_sums[0], channels_shape) / m
+            mean_dy_x_hat = tf.reshape(global_sums[1], channels_shape) / m
+            dx = gamma * inv_std * (dy - mean_dy - x_hat * mean_dy_x_hat)
+            return dx, dgamma, dbeta
+
+        return (gamma * x_hat + beta, mean, var), backward
+
+    y, mean, var = normalize(x, gamma, beta)
+    return y, tf.stop_gradient(mean), tf.stop_gradient(var)
+
+
 @keras.saving.register_keras_serializable(package="tfcourse")
 class BatchNormalization(keras.layers.Layer):
     """Batch normalization written out from the notes. Introduced in lesson L06.
@@ -37,6 +81,20 @@ class BatchNormalization(keras.layers.Layer):
     `momentum`, `epsilon`, `center`, `scale`, initializers, regularizers, constraints, `renorm*`,
     `synchronized` = statistics all-reduced across `tf.distribute` replicas), masks (masked
     positions left out of the statistics), float16/bfloat16 inputs computed in float32.
+
+    Backward pass, derived by hand (the notes leave it "to be filled in"); with
+    dy = dL/dy and sums over the m values of one channel:
+
+        dbeta  = sum(dy)
+        dgamma = sum(dy * x_hat)
+        dx     = gamma / sqrt(var + epsilon) * (dy - dbeta / m - x_hat * dgamma / m)
+
+    from the chain rule through mean and var: dmean/dx_i = 1/m, dvar/dx_i = 2 (x_i - mean) / m,
+    and d(1/sqrt(var + eps))/dvar = -(var + eps)^(-3/2) / 2. The training reference path uses
+    this as its `tf.custom_gradient` (see `batch_norm_train`); with `synchronized=True` the
+    two sums and m run over every replica's batch. With a mask or with renorm the reference
+    path keeps TF's autodiff (a masked count carries Keras's epsilon, which the closed form
+    above leaves out).
 
     Two paths, equal to ~1e-6: the reference path is the pseudo-code above with TF ops (float64,
     masks, renorm, synchronized statistics, any rank/axis); when the inputs allow it
@@ -224,6 +282,13 @@ class BatchNormalization(keras.layers.Layer):
         shape = [1] * x.shape.rank
         shape[self._axis] = -1
         gamma, beta = self._gamma_beta(dtype, tf.cast(self.moving_mean, dtype))
+        if training and mask is None and not self.renorm:
+            y, mean, variance = batch_norm_train(
+                x, tf.reshape(gamma, shape), tf.reshape(beta, shape), self._reduction_axes,
+                self.epsilon, self._replica_sum(),
+            )
+            self._update_moving(tf.reshape(mean, [-1]), tf.reshape(variance, [-1]))
+            return y
         if training:
             mean, variance = self._moments(x, mask)
             if self.renorm:
@@ -237,6 +302,13 @@ class BatchNormalization(keras.layers.Layer):
         x_hat = (x - mean) / tf.sqrt(variance + self.epsilon)
         return tf.reshape(gamma, shape) * x_hat + tf.reshape(beta, shape)
 
+    def _replica_sum(self):
+        """Sum over replicas when `synchronized` under several replicas, else None."""
+        replica = tf.distribute.get_replica_context() if self.synchronized else None
+        if replica is None or tf.distribute.get_strategy().num_replicas_in_sync <= 1:
+            return None
+        return lambda t: replica.all_reduce(tf.distribute.ReduceOp.SUM, t)
+
     def _moments(self, x, mask):
         """Batch mean and (biased) variance per channel; all-reduced when `synchronized`."""
         axes = self._reduction_axes
@@ -244,13 +316,7 @@ class BatchNormalization(keras.layers.Layer):
             weights = tf.cast(tf.broadcast_to(tf.expand_dims(tf.cast(mask, tf.bool), -1), tf.shape(x)), x.dtype)
         else:
             weights = None
-        replica = tf.distribute.get_replica_context() if self.synchronized else None
-        if replica is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            def all_sum(t):
-                return replica.all_reduce(tf.distribute.ReduceOp.SUM, t)
-        else:
-            def all_sum(t):
-                return t
+        all_sum = self._replica_sum() or (lambda t: t)
 
         if weights is None:
             count = tf.cast(tf.size(x) // tf.shape(x)[self._axis], x.dtype)

@@ -11,6 +11,12 @@ from tfcourse.layers._common import IMPLEMENTATIONS, check_axis
 
 _FUSED_DTYPES = (tf.float16, tf.float32)
 
+# Which kernel `implementation="auto"` runs, per device type. "CPU": measured by
+# benchmarks/layers.py (band matmul + rsqrt vs TF's LRN kernel on the small CNN; its JSON records
+# the winner as `summary.lrn_faster_kernel_on_cpu`, and a test keeps this table equal to it).
+# "GPU": TF's kernel (cuDNN), not measured here: no GPU was lent to this project's sessions.
+FASTER_KERNEL = {"CPU": "reference", "GPU": "tf_op"}
+
 
 def _band(channels, depth_radius, dtype):
     """C x C matrix with band[i, j] = 1 where |i - j| <= depth_radius."""
@@ -45,8 +51,19 @@ def local_response_normalization_reference(x, depth_radius=5, bias=1.0, alpha=1.
         for i, p in enumerate(perm):
             inverse[p] = i
         sqr_sum = tf.transpose(sqr_sum, inverse)
-    out = xc / tf.pow(bias + alpha * sqr_sum, beta)
-    return tf.cast(out, x.dtype)
+    return tf.cast(xc * _inverse_power(bias + alpha * sqr_sum, beta), x.dtype)
+
+
+def _inverse_power(d, beta):
+    """d ** -beta, with the common exponents as cheap ops (pow is exp(log) forward and backward)."""
+    if beta == 0.5:
+        return tf.math.rsqrt(d)
+    if beta == 0.75:  # AlexNet's; TF's own kernel does the same
+        inverse_sqrt = tf.math.rsqrt(d)
+        return inverse_sqrt * tf.sqrt(inverse_sqrt)
+    if beta == 1.0:
+        return tf.math.reciprocal(d)
+    return tf.pow(d, -beta)
 
 
 @keras.saving.register_keras_serializable(package="tfcourse")
@@ -59,8 +76,11 @@ class LocalResponseNormalization(keras.layers.Layer):
     (the notes' n/2 = depth_radius, k = bias; the window is clipped at the first and last
     channel). Identical to `tf.nn.local_response_normalization` on float32; also works in
     float64 (gradient checks) and float16, channels-last (`axis=-1`) or channels-first
-    (`axis=1`), any rank. With `implementation="auto"` a 4-D float32/float16 channels-last input
-    goes to TF's LRN kernel; everything else uses the reference (band-matmul) formula above.
+    (`axis=1`), any rank. `implementation="auto"` runs whichever kernel was measured faster on the
+    device (`FASTER_KERNEL`): on a CPU the reference formula above (a band matmul, and rsqrt for
+    beta = 0.5), which beat TF's LRN kernel in `benchmarks/layers.py`; with a GPU, a 4-D
+    float32/float16 channels-last input goes to TF's kernel. `implementation="reference"` always
+    runs the formula.
     """
 
     def __init__(self, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, axis=-1, implementation="auto", **kwargs):
@@ -86,8 +106,10 @@ class LocalResponseNormalization(keras.layers.Layer):
         return tuple(input_shape)
 
     def _use_fused(self, inputs):
+        device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
         return (
             self.implementation == "auto"
+            and FASTER_KERNEL[device] == "tf_op"
             and inputs.shape.rank == 4
             and self._axis == 3
             and inputs.dtype in _FUSED_DTYPES

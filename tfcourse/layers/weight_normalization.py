@@ -8,17 +8,42 @@ import tensorflow as tf
 
 from tfcourse._validation import check_bool
 
-_SUPPORTED = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+_CONV = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+_TRANSPOSE = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+_DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+_SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
+_SUPPORTED = (keras.layers.Dense,) + _CONV + _TRANSPOSE + _DEPTHWISE + _SEPARABLE
+_SUPPORTED_NAMES = (
+    "`Dense`, `Conv1D/2D/3D` (causal too), `Conv1D/2D/3DTranspose`, `DepthwiseConv1D/2D` or `SeparableConv1D/2D`"
+)
+
+
+def _normalized_kernel_spec(layer):
+    """(name of the kernel to normalize, how many trailing axes index one output unit).
+
+    Dense/Conv: kernel (..., in, out), one unit per last index. ConvTranspose: kernel
+    (..., out, in), so the unit axis is the second to last (moved last before normalizing).
+    Depthwise: kernel (..., in, multiplier), output channel c * multiplier + m, so the last two
+    axes together index a unit. Separable: the pointwise kernel (1.., in * multiplier, out), whose
+    columns map the depthwise features linearly onto each output channel.
+    """
+    if isinstance(layer, _DEPTHWISE):
+        return "kernel", 2
+    if isinstance(layer, _SEPARABLE):
+        return "pointwise_kernel", 1
+    return "kernel", 1
 
 
 @keras.saving.register_keras_serializable(package="tfcourse")
 class WeightNormalization(keras.layers.Wrapper):
-    """Weight normalization wrapper for `Dense` and `Conv1D/2D/3D` (Salimans & Kingma 2016).
+    """Weight normalization wrapper (Salimans & Kingma 2016). Introduced in lesson L06.
 
-    Introduced in lesson L06.
+    Wraps `Dense`, `Conv1D/2D/3D` (causal padding too), `Conv1D/2D/3DTranspose`,
+    `DepthwiseConv1D/2D` and `SeparableConv1D/2D` (whose pointwise kernel is normalized); any
+    other layer is refused with a ValueError naming these.
 
         v = the wrapped layer's kernel (trainable), g = one trainable length per output unit
-        W[..., o] = g[o] * v[..., o] / ||v[..., o]||       # norm over every axis but the last
+        W[..., o] = g[o] * v[..., o] / ||v[..., o]||       # norm over the kernel slice of unit o
         y = activation(layer_op(x, W) + b)                  # layer_op: matmul or convolution
 
     Since layer_op is linear in each output column, this is computed as
@@ -35,28 +60,30 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def __init__(self, layer, data_init=True, **kwargs):
         if not isinstance(layer, _SUPPORTED):
-            raise ValueError(
-                "`layer` must be a `keras.layers.Dense`, `Conv1D`, `Conv2D` or `Conv3D`. "
-                f"Received: layer={layer!r}"
-            )
-        if isinstance(layer, keras.layers.Conv1D) and layer.padding == "causal":
-            raise ValueError("`WeightNormalization` does not support `padding='causal'`. Received: padding='causal'")
+            raise ValueError(f"`layer` must be a keras.layers {_SUPPORTED_NAMES}. Received: layer={layer!r}")
         super().__init__(layer, **kwargs)
         self.data_init = check_bool("data_init", data_init)
 
     def build(self, input_shape=None):
         if not self.layer.built:
             self.layer.build(input_shape)
-        kernel = self.layer.kernel
-        self._norm_axes = list(range(len(kernel.shape) - 1))
-        self._is_conv = not isinstance(self.layer, keras.layers.Dense)
-        channels_first = self._is_conv and self.layer.data_format == "channels_first"
+        self._kernel_name, unit_axes = _normalized_kernel_spec(self.layer)
+        kernel = getattr(self.layer, self._kernel_name)
+        rank = len(kernel.shape)
+        self._transpose = isinstance(self.layer, _TRANSPOSE)
+        if self._transpose:
+            self._norm_axes = [i for i in range(rank) if i != rank - 2]
+        else:
+            self._norm_axes = list(range(rank - unit_axes))
+        self._is_dense = isinstance(self.layer, keras.layers.Dense)
+        channels_first = not self._is_dense and self.layer.data_format == "channels_first"
         self._channel_axis = 1 if channels_first else -1
-        units = kernel.shape[-1]
 
         def norm_of_kernel(shape, dtype=None):
-            return tf.cast(tf.norm(tf.reshape(tf.convert_to_tensor(kernel), [-1, units]), axis=0), dtype)
+            v = tf.convert_to_tensor(kernel)
+            return tf.cast(tf.reshape(tf.sqrt(tf.reduce_sum(tf.square(v), axis=self._norm_axes)), [-1]), dtype)
 
+        units = int(tf.reduce_prod([kernel.shape[i] for i in range(rank) if i not in self._norm_axes]))
         self.g = self.add_weight(shape=(units,), name="g", initializer=norm_of_kernel, trainable=True)
         self.initialized = self.add_weight(
             shape=(), name="initialized", initializer="zeros", trainable=False
@@ -76,13 +103,28 @@ class WeightNormalization(keras.layers.Wrapper):
         return tf.reshape(t, shape)
 
     def _direction(self):
-        v = tf.convert_to_tensor(self.layer.kernel)
+        v = tf.convert_to_tensor(getattr(self.layer, self._kernel_name))
         return v / tf.sqrt(tf.reduce_sum(tf.square(v), axis=self._norm_axes, keepdims=True))
 
     def _linear(self, inputs, kernel):
-        if self._is_conv:
-            return self.layer.convolution_op(inputs, kernel)
-        return tf.matmul(inputs, kernel) if inputs.shape.rank == 2 else tf.tensordot(inputs, kernel, 1)
+        """The wrapped layer's op without bias and activation, with `kernel` in place of its own."""
+        layer = self.layer
+        if self._is_dense:
+            return tf.matmul(inputs, kernel) if inputs.shape.rank == 2 else tf.tensordot(inputs, kernel, 1)
+        options = dict(strides=layer.strides, padding=layer.padding, dilation_rate=layer.dilation_rate,
+                       data_format=layer.data_format)
+        if isinstance(layer, _TRANSPOSE):
+            return keras.ops.conv_transpose(inputs, kernel, output_padding=layer.output_padding, **options)
+        if isinstance(layer, _DEPTHWISE):
+            return keras.ops.depthwise_conv(inputs, kernel, **options)
+        if isinstance(layer, _SEPARABLE):
+            return keras.ops.separable_conv(inputs, layer.depthwise_kernel, kernel, **options)
+        if layer.padding == "causal":  # pad the past only, as keras.layers.Conv1D does
+            left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)
+            time_axis = 2 if layer.data_format == "channels_first" else 1
+            inputs = keras.ops.pad(inputs, [[left, 0] if i == time_axis else [0, 0] for i in range(3)])
+            options["padding"] = "valid"
+        return keras.ops.conv(inputs, kernel, **options)
 
     def call(self, inputs, training=None):
         v_hat = tf.cast(self._direction(), inputs.dtype)
