@@ -1,0 +1,10 @@
+"""Training-practice diagnostics from the notes' chapter on training [001] (lesson L10).
+
+    from tfcourse.diagnostics import gradient_check, hessian_eigenvalues, sanity_check
+    report = gradient_check(model, x, y, loss="sparse_categorical_crossentropy")
+    print(report)            # per-variable table; report.passed, report.max_error
+"""
+
+from tfcourse.diagnostics.gradient_check import GradientCheckReport, gradient_check, relative_error, verdict
+
+__all__ = ["GradientCheckReport", "gradient_check", "relative_error", "verdict"]
