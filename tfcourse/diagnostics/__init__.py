@@ -6,5 +6,14 @@
 """
 
 from tfcourse.diagnostics.gradient_check import GradientCheckReport, gradient_check, relative_error, verdict
+from tfcourse.diagnostics.hessian import HessianReport, classify_critical_point, hessian_eigenvalues
 
-__all__ = ["GradientCheckReport", "gradient_check", "relative_error", "verdict"]
+__all__ = [
+    "GradientCheckReport",
+    "HessianReport",
+    "classify_critical_point",
+    "gradient_check",
+    "hessian_eigenvalues",
+    "relative_error",
+    "verdict",
+]
