@@ -7,13 +7,16 @@
 
 from tfcourse.diagnostics.gradient_check import GradientCheckReport, gradient_check, relative_error, verdict
 from tfcourse.diagnostics.hessian import HessianReport, classify_critical_point, hessian_eigenvalues
+from tfcourse.diagnostics.sanity import SanityReport, sanity_check
 
 __all__ = [
     "GradientCheckReport",
     "HessianReport",
+    "SanityReport",
     "classify_critical_point",
     "gradient_check",
     "hessian_eigenvalues",
     "relative_error",
+    "sanity_check",
     "verdict",
 ]
