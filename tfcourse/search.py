@@ -1,4 +1,4 @@
-"""Hyperparameter search the notes' way: random, log-uniform, then coarse to fine [001 §4-5].
+"""Hyperparameter search the notes' way: random, log-uniform, then coarse to fine [001 §5].
 
 Introduced in lesson L10.
 

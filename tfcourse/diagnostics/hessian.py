@@ -1,4 +1,4 @@
-"""The Hessian's eigenvalues: minimum, maximum or saddle [001 §2, 004 §2.2] (lessons L03, L10).
+"""The Hessian's eigenvalues: minimum, maximum or saddle [003] (lessons L03, L10).
 
 Introduced in lesson L10 (lesson L03 classifies the critical points of its test surfaces).
 """
@@ -106,7 +106,7 @@ def hessian_eigenvalues(fn_or_model, variables=None, *, inputs=None, targets=Non
         power (any n): H v by double backprop (Pearlmutter), never forming H;
             lambda_max = power iteration on v -> H v (then the dominant one; if it is negative it
             is the most negative eigenvalue and the largest comes from H - lambda I, and vice versa)
-        minimum: all eigenvalues > 0; maximum: all < 0; saddle: both signs [001 §2]
+        minimum: all eigenvalues > 0; maximum: all < 0; saddle: both signs [003]
 
     `fn_or_model` is a function of no arguments returning a scalar, with its `variables`, or a
     Keras model with `inputs`, `targets` and `loss` (checked in float64, at its current weights).

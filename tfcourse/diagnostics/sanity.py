@@ -1,4 +1,4 @@
-"""Sanity checks before a long training run [001 §3.1]. Introduced in lesson L10."""
+"""Sanity checks before a long training run [001 §2]. Introduced in lesson L10."""
 
 import dataclasses
 import math
@@ -54,7 +54,7 @@ def _steps_to_memorize(model, x, y, loss, learning_rate, max_steps):
 
 def sanity_check(build_model, data, num_classes, *, regularization=1e-2, overfit_examples=20, max_steps=300,
                  learning_rate=1e-2, initial_loss_tolerance=0.1, seed=0):
-    """The notes' checks before training for real [001 §3.1]. Introduced in lesson L10.
+    """The notes' checks before training for real [001 §2]. Introduced in lesson L10.
 
         1. with regularization off, the untrained loss is close to ln(num_classes)
            (|loss - ln C| <= initial_loss_tolerance * ln C): the classes start out equally likely;
