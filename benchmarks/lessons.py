@@ -56,6 +56,19 @@ HEADLINES = {
         ("validation accuracy at batch 2: BN / GN",
          lambda r: f"{r['bn_batch2_val_accuracy']:.3f} / {r['gn_batch2_val_accuracy']:.3f}"),
     ],
+    "10_training_practice": [
+        ("gradient check worst relative error, float64 / float32",
+         lambda r: f"{r['gradcheck_float64_max_error']:.1e} / {r['gradcheck_float32_max_error']:.1e}"),
+        ("initial loss vs ln(10)", lambda r: f"{r['initial_loss']:.3f} vs {r['ln_10']:.3f}"),
+        ("search: best learning rate (validation accuracy)",
+         lambda r: f"{r['search_best_learning_rate']:.2g} ({r['search_best_val_accuracy']:.4f})"),
+        ("test loss: best single / 3-seed ensemble / top-3 ensemble",
+         lambda r: f"{r['best_single_test_loss']:.4f} / {r['ensemble_three_seeds_averaged_test_loss']:.4f} / "
+                   f"{r['ensemble_top3_search_averaged_test_loss']:.4f}"),
+        ("test accuracy: best single / 3-seed ensemble (mean of probabilities / majority vote)",
+         lambda r: f"{r['best_single_test_accuracy']:.4f} / {r['ensemble_three_seeds_averaged_test_accuracy']:.4f} / "
+                   f"{r['ensemble_three_seeds_majority_test_accuracy']:.4f}"),
+    ],
     "11_scale_and_export": [
         ("max weight difference, 1 vs 2 devices / fit vs custom loop",
          lambda r: f"{r['weights_diff_1_vs_2_devices']:.2g} / {r['weights_diff_fit_vs_custom']:.2g}"),

@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcourse.diagnostics import gradient_check
+
 
 def random_inputs(shape, seed=0, dtype="float32", scale=1.0, shift=0.0):
     return (np.random.RandomState(seed).randn(*shape) * scale + shift).astype(dtype)
@@ -98,44 +100,20 @@ def check_training_step(make_layer, input_shape, *, jit_compile=True):
 
 
 def check_gradients_float64(make_layer, input_shape, *, training=False, samples=12, step=1e-6, rtol=1e-6, seed=0):
-    """Analytic (tape) vs central-difference gradients in float64 [001 §1], on a sample of
-    coordinates of the inputs and of every trainable weight. Returns the worst relative error."""
+    """`tfcourse.diagnostics.gradient_check` in float64 [001 §1] on a sample of coordinates of
+    the inputs and of every trainable weight (all of each bias). Returns the worst relative error."""
     layer = make_layer()
     x = tf.Variable(random_inputs(input_shape, seed=seed, dtype="float64"))
     layer(x, training=training)
     probe = tf.constant(random_inputs(layer(x, training=training).shape, seed=seed + 1, dtype="float64"))
-
-    def loss():
-        return tf.reduce_sum(layer(x, training=training) * probe)
-
     variables = [x] + [w.value if hasattr(w, "value") else w for w in layer.trainable_weights]
     for v in variables:
         assert v.dtype == tf.float64, f"{v.name} is {v.dtype}, expected float64"
-    with tf.GradientTape() as tape:
-        value = loss()
-    grads = tape.gradient(value, variables)
-    rng = np.random.RandomState(seed)
-    worst = 0.0
-    for var, grad in zip(variables, grads):
-        grad = np.zeros(var.shape) if grad is None else tf.convert_to_tensor(grad).numpy()
-        flat_size = int(np.prod(var.shape))
-        for index in rng.choice(flat_size, size=min(samples, flat_size), replace=False):
-            coord = np.unravel_index(index, var.shape)
-            original = var.numpy()
-            bumped = original.copy()
-            bumped[coord] += step
-            var.assign(bumped)
-            plus = loss().numpy()
-            bumped[coord] -= 2 * step
-            var.assign(bumped)
-            minus = loss().numpy()
-            var.assign(original)
-            numeric = (plus - minus) / (2 * step)
-            analytic = grad[coord]
-            denom = max(abs(numeric), abs(analytic), 1e-8)
-            worst = max(worst, abs(numeric - analytic) / denom)
-    assert worst < rtol, f"gradient check failed: worst relative error {worst:.3g}"
-    return worst
+    report = gradient_check(lambda: tf.reduce_sum(layer(x, training=training) * probe), variables=variables,
+                            samples=samples, step=step, seed=seed)
+    assert not report.kinks, f"unexpected kink crossings: {report.kinks}"
+    assert report.max_error < rtol, f"gradient check failed:\n{report}"
+    return report.max_error
 
 
 def check_mirrored(make_layer, input_shape, strategy):
