@@ -79,6 +79,17 @@ HEADLINES = {
 }
 
 
+HEADLINES["13_autoencoders"] = [
+    ("test MSE: mean-image baseline / dense AE / conv AE",
+     lambda r: " / ".join(f"{r[k]:.4f}" for k in ("baseline_mean_image_test_mse", "dense_test_mse", "conv_test_mse"))),
+    ("noisy test images, MSE: input / plain AE / denoiser",
+     lambda r: " / ".join(f"{r[k]:.4f}" for k in ("noisy_input_test_mse", "plain_ae_on_noisy_test_mse",
+                                                  "denoiser_on_noisy_test_mse"))),
+    ("VAE (2-D latent): 5-NN accuracy of test codes / KL per image",
+     lambda r: f"{r['vae_latent_5nn_accuracy']:.3f} / {r['vae_test_kl_per_image']:.2f}"),
+]
+
+
 def run_lesson(stem, quick, workdir, seed):
     out, models = workdir / stem / f"out{seed}", workdir / stem / f"models{seed}"
     command = [sys.executable, str(ROOT / "lessons" / f"{stem}.py"), "--output-dir", str(out),
