@@ -18,8 +18,8 @@ Runtime: about 4 minutes on 2 CPU cores (`--quick`: about 60 s).
 Expected (checked by the lesson's `--quick` test): the convolutional autoencoder's test MSE is
 below a fifth of the mean-image baseline and below the dense one's; the denoiser beats the
 plain autoencoder on noisy test images; the KL closed form matches its Monte Carlo estimate
-within 2%; a 5-nearest-neighbour classifier in the VAE's 2-D latent space is far above chance (> 0.3 in `--quick`, with 10 classes; the full run's value is in
-README's lessons table).
+within 2%; a 5-nearest-neighbour classifier in the VAE's 2-D latent space is far above chance
+(> 0.3 in `--quick`, with 10 classes; the full run's value is in README's lessons table).
 Notes followed: 004 (outline 5.2, autoencoders), 002 §20.
 """
 

@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 _SERIALIZABLE_PACKAGES = ("initializers", "layers", "optimizers")
 _SUBMODULES = frozenset(
-    {"cli", "data", "initializers", "layers", "lessons", "models", "optimizers", "predict", "serving",
-     "training"}
+    {"cli", "data", "diagnostics", "initializers", "layers", "lessons", "models", "optimizers", "predict",
+     "search", "serving", "training"}
 )
 
 
