@@ -104,7 +104,8 @@ def judge(images, reference_features):
     entropy = -np.sum(counts[counts > 0] * np.log(counts[counts > 0]))
     return {
         "confidence": float(probabilities.max(1).mean()),
-        "class_balance": float(entropy / np.log(10)) + 0.0,  # + 0.0 turns -0.0 into 0.0  # 1 = all ten digits equally often
+        # 1 = all ten digits equally often, 0 = one digit only (+ 0.0 turns -0.0 into 0.0)
+        "class_balance": float(entropy / np.log(10)) + 0.0,
         "frechet_distance": frechet_distance(features_model.predict(images, verbose=0, batch_size=500),
                                              reference_features),  # fmt: skip
     }
