@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfcourse.gan import GAN
 from tfcourse.training import train
@@ -107,3 +108,15 @@ def test_get_config_round_trip():
     again = GAN.from_config(gan.get_config())
     assert again.latent_dim == LATENT and again.seed == 7
     assert again.generator.output_shape == gan.generator.output_shape
+
+
+def test_noise_differs_between_replicas(two_cpu_strategy):
+    # A seeded stateful op would draw the same noise on both devices; the replica id in the
+    # stateless seed makes each replica's fake batch its own.
+    with two_cpu_strategy.scope():
+        gan = tiny_gan()
+        gan.compile(optimizer="adam")
+    per_replica = two_cpu_strategy.run(tf.function(lambda: gan._noise(3, 0)))
+    first, second = (np.array(v) for v in two_cpu_strategy.experimental_local_results(per_replica))
+    assert first.shape == second.shape == (3, LATENT)
+    assert not np.allclose(first, second)
