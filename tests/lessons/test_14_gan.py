@@ -39,5 +39,6 @@ def test_gan_lesson_quick_run(run_lesson):
     saved = Path(r["saved_model"])
     assert saved == models / "14_gan" / "1" and (saved / "saved_model.pb").is_file()
     assert r["saved_model_max_abs_diff"] < 1e-5
-    images = tf.saved_model.load(str(saved)).serve(tf.zeros((2, 64))).numpy()
+    loaded = tf.saved_model.load(str(saved))  # keep a reference: `serve` uses its variables
+    images = loaded.serve(tf.zeros((2, 64))).numpy()
     assert images.shape == (2, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
