@@ -76,6 +76,15 @@ HEADLINES = {
          lambda r: f"{r['weights_diff_resumed_vs_uninterrupted']:.2g}"),
         ("PNG digits classified by the reloaded SavedModel", lambda r: f"{r['png_correct']}/{r['png_digits']}"),
     ],
+    "14_gan": [
+        ("Frechet distance on classifier features: real / trained / untrained generator",
+         lambda r: " / ".join(f"{r[f'{k}_frechet_distance']:.1f}"
+                              for k in ("real_test", "trained_generator", "untrained_generator"))),
+        ("class balance of generated digits: trained / untrained",
+         lambda r: f"{r['trained_generator_class_balance']:.2f} / {r['untrained_generator_class_balance']:.2f}"),
+        ("BN generator: max pixel change for the same z with other batch companions",
+         lambda r: f"{r['bn_generator_change_training_mode']:.3g}"),
+    ],
 }
 
 
