@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 _SERIALIZABLE_PACKAGES = ("initializers", "layers", "optimizers")
 _SUBMODULES = frozenset(
-    {"cli", "data", "diagnostics", "initializers", "layers", "lessons", "models", "optimizers", "predict",
+    {"cli", "data", "diagnostics", "gan", "initializers", "layers", "lessons", "models", "optimizers", "predict",
      "search", "serving", "training"}
 )
 
