@@ -9,6 +9,7 @@ import pytest
 MODULES = [
     "tfcourse.optimizers", "tfcourse.initializers", "tfcourse.layers", "tfcourse.training",
     "tfcourse.data", "tfcourse.models", "tfcourse.predict", "tfcourse.lessons",
+    "tfcourse.schedules", "tfcourse.callbacks",
 ]
 
 
