@@ -5,8 +5,12 @@ They use only `self.model`, `logs`, `model.optimizer.learning_rate` and `model.s
 so they work under `model.fit` and under any loop that drives `keras.callbacks.CallbackList`.
 """
 
+from tfcourse.callbacks.early_stopping import EarlyStopping
 from tfcourse.callbacks.learning_rate_decay import LearningRateDecay
+from tfcourse.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 
 __all__ = [
+    "EarlyStopping",
     "LearningRateDecay",
+    "ReduceLROnPlateau",
 ]
