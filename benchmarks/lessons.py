@@ -50,6 +50,13 @@ HEADLINES = {
         ("MLP validation accuracy: zero init / Xavier",
          lambda r: f"{r['mlp_zeros_tanh_val_accuracy']:.3f} / {r['mlp_xavier_tanh_val_accuracy']:.3f}"),
     ],
+    "05_regularization": [
+        ("test accuracy: none / L2 / L1 / dropout / max-norm+dropout / early stop / augmentation",
+         lambda r: " / ".join(f"{r[f'{k}_test_accuracy']:.3f}" for k in (
+             "baseline", "l2", "l1", "dropout", "maxnorm_dropout", "early_stopping", "augmentation"))),
+        ("train - validation accuracy gap: none / augmentation",
+         lambda r: f"{r['baseline_gap']:.3f} / {r['augmentation_gap']:.3f}"),
+    ],
     "06_normalization": [
         ("CNN validation accuracy, plain SGD: none / BN / weight norm",
          lambda r: " / ".join(f"{r[f'cnn_{k}_val_accuracy']:.3f}" for k in ("no_norm", "bn", "weightnorm"))),

@@ -9,7 +9,7 @@ import pytest
 MODULES = [
     "tfcourse.optimizers", "tfcourse.initializers", "tfcourse.layers", "tfcourse.training",
     "tfcourse.data", "tfcourse.models", "tfcourse.serving", "tfcourse.predict", "tfcourse.lessons",
-    "tfcourse.diagnostics", "tfcourse.search", "tfcourse.gan",
+    "tfcourse.diagnostics", "tfcourse.search", "tfcourse.gan", "tfcourse.schedules", "tfcourse.callbacks",
 ]
 
 

@@ -5,7 +5,7 @@ answers `--help`, `lessons` and `data info` at once. Subpackages load on first u
 (`tfcourse.layers`, `tfcourse.training`, ...).
 
 Keras can still load `.keras` files that use tfcourse optimizers, initializers and layers with
-no `custom_objects` once `tfcourse` is imported: their modules register them with
+no `custom_objects` once `tfcourse` is imported (schedules and callbacks too): their modules register them with
 `keras.saving` when imported, and `import tfcourse` imports them as soon as Keras is loaded
 (at once if Keras already is, otherwise right after `import keras` finishes, through a
 one-shot import hook). `tfcourse.register_serializables()` does the same explicitly.
@@ -18,10 +18,10 @@ import sys
 
 __version__ = "0.1.0"
 
-_SERIALIZABLE_PACKAGES = ("initializers", "layers", "optimizers")
+_SERIALIZABLE_PACKAGES = ("callbacks", "initializers", "layers", "optimizers", "schedules")
 _SUBMODULES = frozenset(
-    {"cli", "data", "diagnostics", "gan", "initializers", "layers", "lessons", "models", "optimizers", "predict",
-     "search", "serving", "training"}
+    {"callbacks", "cli", "data", "diagnostics", "gan", "initializers", "layers", "lessons", "models", "optimizers",
+     "predict", "schedules", "search", "serving", "training"}
 )
 
 
