@@ -215,8 +215,8 @@ neuron_losses = {
 }
 x_neuron, y_neuron, NEURON_LR, NEURON_STEPS = 1.0, 0.0, 0.15, 300
 z0 = 2.0 * x_neuron + 2.0
-results["neuron_start_output"] = float(tf.sigmoid(z0))
-results["neuron_sigma_prime_at_start"] = float(tf.sigmoid(z0) * (1 - tf.sigmoid(z0)))
+results["neuron_start_output"] = 1 / (1 + math.exp(-z0))
+results["neuron_sigma_prime_at_start"] = results["neuron_start_output"] * (1 - results["neuron_start_output"])
 neuron_curves = {}
 for name, loss_fn in neuron_losses.items():
     w, b_neuron = tf.Variable(2.0, dtype="float64"), tf.Variable(2.0, dtype="float64")
