@@ -13,7 +13,7 @@ What you will learn:
   a = sigma(w x + b), squared error has dC/dw = (a - y) sigma'(z) x, cross-entropy has
   dC/dw = (a - y) x; from a saturated start sigma'(z) ~ 0 stalls squared error, not cross-entropy.
 
-Runtime: about 30 s on 2 CPU cores (`--quick`: about 15 s).
+Runtime: about 40 s on 2 idle CPU cores (`--quick`: about 20 s).
 Expected: untrained loss within 0.02 of ln(10) = 2.3026; low-level loop vs Keras: max |W_lowlevel -
 W_keras| after every epoch below 1e-4 (float32 rounding of the same arithmetic) and the same
 per-epoch training accuracy; saturated sigmoid neuron (w = b = 2, x = 1, y = 0): sigma'(4) = 0.0177,
@@ -23,11 +23,13 @@ softmax regression started saturated on class 0 (b_0 = 10): cross-entropy's 10-b
 passes 0.5 within 20 steps, squared error on the probabilities needs more than 40 (at chance, mean
 batch accuracy < 0.15, over its first 50 steps). Full run (all 60,000 training images, 8 epochs,
 lr 0.5 / (1 + epoch)): >= 92.0% test accuracy on the 10,000 test images (the linear limit is
-~92.7%); `--quick` (10,000 images, 2 epochs): > 0.88.
+~92.7%); `--quick` (10,000 images, 2 epochs): > 0.88. One step of the notes' `x += lr * dx`
+raises the loss above its starting value, `x -= lr * dx` lowers it.
 Notes followed: 004 §2.1 (softmax, TensorFlow, accuracy), 000 (loss functions), 001 §2 (initial
-loss), 002 §7 (cross-entropy gradient). Erratum: 002 §7 writes the cross-entropy gradient without
-the 1/n of the mean over examples; with C = mean over n examples it is (1/n) sum_x x (sigma(z) - y),
-which is what `tf.GradientTape` computes below.
+loss), 002 §7 (cross-entropy gradient; its formula images are missing from the notes, so they
+are written out above and checked against tf.GradientTape below). Erratum: 000 writes the SGD step
+as `x += lr * dx`, which climbs the loss (one step from the untrained weights raises it, the
+correct `x -= lr * dx` lowers it; both printed).
 """
 
 # %% Setup
@@ -133,6 +135,22 @@ untrained_losses = [float(cross_entropy(y, logits_of(x))) for x, y in test_batch
 results["untrained_loss"] = float(np.mean(untrained_losses))
 results["ln_10"] = math.log(10)
 print(f"untrained loss {results['untrained_loss']:.4f} vs ln(10) = {math.log(10):.4f}")
+
+# Erratum: notes 000 write the SGD step as `x += lr * dx`. Adding the gradient climbs the loss;
+# gradient descent subtracts it, W -= lr * dW (as 001 §4.1 and the loop below do). One step each
+# way from the untrained weights, on the first batch:
+x_first, y_first = next(iter(train_batches))
+with tf.GradientTape() as tape:
+    loss_before = cross_entropy(y_first, logits_of(x_first))
+dW_first, db_first = tape.gradient(loss_before, [W, b])
+results["erratum_loss_before_step"] = float(loss_before)
+for name, sign in [("x_plus_lr_dx", 1.0), ("x_minus_lr_dx", -1.0)]:
+    stepped = tf.matmul(x_first, W + sign * 0.5 * dW_first) + (b + sign * 0.5 * db_first)
+    results[f"erratum_loss_after_{name}"] = float(cross_entropy(y_first, stepped))
+print(
+    f"one step from loss {float(loss_before):.3f}: x += lr*dx gives {results['erratum_loss_after_x_plus_lr_dx']:.3f}, "
+    f"x -= lr*dx gives {results['erratum_loss_after_x_minus_lr_dx']:.3f}"
+)
 
 lowlevel_weights_per_epoch, batch_accuracies = [], []
 for epoch in range(1, EPOCHS + 1):

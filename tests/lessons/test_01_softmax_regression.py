@@ -11,6 +11,8 @@ def test_softmax_regression_lesson_quick_run(run_lesson):
     # an untrained 10-class softmax has loss -ln(1/10)
     assert r["ln_10"] == math.log(10)
     assert abs(r["untrained_loss"] - math.log(10)) < 0.02
+    # erratum: the notes' `x += lr * dx` climbs the loss, gradient descent subtracts
+    assert r["erratum_loss_after_x_plus_lr_dx"] > r["erratum_loss_before_step"] > r["erratum_loss_after_x_minus_lr_dx"]
     # the low-level tf.Variable / GradientTape loop and Keras + train() are the same computation
     assert r["max_weight_difference_lowlevel_vs_keras"] < 1e-4
     assert r["max_epoch_accuracy_difference_lowlevel_vs_keras"] < 1e-3
