@@ -34,6 +34,21 @@ HEADLINES = {
     "00_quickstart": [
         ("test accuracy", lambda r: r["test_accuracy"]),
     ],
+    "01_softmax_regression": [
+        ("test accuracy (target >= 0.92)", lambda r: round(r["test_accuracy"], 4)),
+        ("epochs", lambda r: r["epochs"]),
+        ("max weight difference, low-level loop vs Keras", lambda r: f"{r['max_weight_difference_lowlevel_vs_keras']:.2g}"),
+        ("untrained loss vs ln(10) = 2.3026", lambda r: round(r["untrained_loss"], 4)),
+    ],
+    "02_multilayer": [
+        ("best MLP test accuracy (target >= 0.984)", lambda r: round(r["best_mlp_test_accuracy"], 4)),
+        ("best MLP epochs (Keras mnist_mlp example: 20)", lambda r: r["best_mlp_epochs"]),
+        ("test accuracy, linear / sigmoid / tanh / ReLU / Leaky ReLU / ELU / Maxout",
+         lambda r: " / ".join(f"{r[f'activation_{k}_test_accuracy']:.3f}"
+                              for k in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout"))),
+        ("dead ReLU fraction, SGD lr 0.05 / 2.0",
+         lambda r: f"{r['dead_relu_fraction_lr_0.05']:.2f} / {r['dead_relu_fraction_lr_2.0']:.2f}"),
+    ],
     "03_optimization": [
         ("MNIST MLP test accuracy, SGD / Momentum / Nesterov / AdaGrad / RMSProp / Adam",
          lambda r: " / ".join(_fmt(round(r[f"mnist_{k}_test_accuracy"], 4))
