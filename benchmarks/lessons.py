@@ -98,6 +98,15 @@ HEADLINES = {
          lambda r: f"{r['weights_diff_resumed_vs_uninterrupted']:.2g}"),
         ("PNG digits classified by the reloaded SavedModel", lambda r: f"{r['png_correct']}/{r['png_digits']}"),
     ],
+    "13_autoencoders": [
+        ("test MSE: mean-image baseline / dense AE / conv AE",
+         lambda r: " / ".join(f"{r[k]:.4f}" for k in ("baseline_mean_image_test_mse", "dense_test_mse", "conv_test_mse"))),
+        ("noisy test images, MSE: input / plain AE / denoiser",
+         lambda r: " / ".join(f"{r[k]:.4f}" for k in ("noisy_input_test_mse", "plain_ae_on_noisy_test_mse",
+                                                      "denoiser_on_noisy_test_mse"))),
+        ("VAE (2-D latent): 5-NN accuracy of test codes / KL per image",
+         lambda r: f"{r['vae_latent_5nn_accuracy']:.3f} / {r['vae_test_kl_per_image']:.2f}"),
+    ],
     "14_gan": [
         ("Frechet distance on classifier features: real / trained / untrained generator",
          lambda r: " / ".join(f"{r[f'{k}_frechet_distance']:.1f}"
@@ -108,17 +117,6 @@ HEADLINES = {
          lambda r: f"{r['bn_generator_change_training_mode']:.3g}"),
     ],
 }
-
-
-HEADLINES["13_autoencoders"] = [
-    ("test MSE: mean-image baseline / dense AE / conv AE",
-     lambda r: " / ".join(f"{r[k]:.4f}" for k in ("baseline_mean_image_test_mse", "dense_test_mse", "conv_test_mse"))),
-    ("noisy test images, MSE: input / plain AE / denoiser",
-     lambda r: " / ".join(f"{r[k]:.4f}" for k in ("noisy_input_test_mse", "plain_ae_on_noisy_test_mse",
-                                                  "denoiser_on_noisy_test_mse"))),
-    ("VAE (2-D latent): 5-NN accuracy of test codes / KL per image",
-     lambda r: f"{r['vae_latent_5nn_accuracy']:.3f} / {r['vae_test_kl_per_image']:.2f}"),
-]
 
 
 def run_lesson(stem, quick, workdir, seed):
