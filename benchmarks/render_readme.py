@@ -33,7 +33,7 @@ def markdown_table(columns, rows):
 
 
 def render_lessons():
-    rows = [[f"`lessons/{path.name}`", summary] for _, path, summary in discover_lessons()]
+    rows = [[f"`lessons/{path.name}`", summary] for _, path, summary in discover_lessons(ROOT / "lessons")]
     return markdown_table(["lesson", "what it shows"], rows)
 
 

@@ -39,17 +39,14 @@ import math
 import time
 
 import keras
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tfcourse import optimizers  # noqa: E402
-from tfcourse.data import load_splits  # noqa: E402
-from tfcourse.lessons import lesson_parser, output_dir, report, save_figure  # noqa: E402
-from tfcourse.training import export, train  # noqa: E402
+from tfcourse import optimizers
+from tfcourse.data import load_splits
+from tfcourse.lessons import lesson_parser, output_dir, report, save_figure
+from tfcourse.training import export, train
 
 args = lesson_parser(__doc__).parse_args()
 keras.utils.set_random_seed(args.seed)

@@ -85,10 +85,7 @@ results["normal_0.01_tanh_predicted_ratio"] = WIDTH * 0.01**2
 results["notes_table_layer8_variance"] = 6.623673e-25  # 001 §3.4, for comparison
 
 # %% Figure: variance per layer (log scale) and per-layer histograms
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: E402  (backend chosen by lesson_parser)
 
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, acts in activations.items():

@@ -165,10 +165,7 @@ for name, norm, weight_norm in [
     if name == "bn":
         bn_model = model
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: E402  (backend chosen by lesson_parser)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
 for name, (history, (steps_seen, group_losses)) in curves.items():
