@@ -8,7 +8,7 @@ with nbclient in a fresh kernel whose working directory is a temporary folder; t
 options come from the environment (`TFCOURSE_QUICK`, `TFCOURSE_OUTPUT_ROOT`,
 `TFCOURSE_SAVED_MODELS_DIR`), as a student's notebook has no command line. The executed
 notebooks are written to `notebooks/executed/` (git-ignored). A lesson that raises fails the run.
-The JSON (`benchmarks/results/notebooks.json`; with `--quick`, a temporary folder unless
+The JSON (`benchmarks/results/notebooks.json`; with `--quick`, a fresh temporary folder unless
 `--results-dir` is given) gives per lesson the seconds and the number of inline figures.
 """
 
@@ -104,7 +104,7 @@ def main():
         return 0
 
     import nbformat
-    from _common import RESULTS_DIR, write_results
+    from _common import results_dir_for, write_results
 
     rows, measured = [], {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,12 +118,11 @@ def main():
             measured[path.stem] = {"seconds": round(seconds, 1), "inline_figures": image_count(notebook)}
             rows.append([f"`{path.stem}`", f"{seconds:.0f} s", image_count(notebook)])
             print(f"{path.stem}: {seconds:.0f} s, {image_count(notebook)} inline figures", flush=True)
-        results_dir = args.results_dir or (Path(tmp) / "results" if args.quick else RESULTS_DIR)
         write_results("notebooks", {
             "quick": args.quick,
             "lessons": measured,
             "readme_table": {"columns": ["lesson", "runtime as a notebook", "inline figures"], "rows": rows},
-        }, results_dir=results_dir)
+        }, results_dir=args.results_dir or results_dir_for(args.quick))
     return 0
 
 
