@@ -43,6 +43,7 @@ def test_normalization_lesson_quick_run(run_lesson):
     assert r["alexnet_block_lrn_val_accuracy"] <= r["alexnet_block_no_lrn_val_accuracy"] + 0.01
     assert r["alexnet_block_no_lrn_val_accuracy"] > 0.5  # control: the block itself learns
 
-    assert (out / "bn_curves.png").stat().st_size > 10_000
+    for figure in ("bn_curves", "bn_vs_gn"):
+        assert (out / f"{figure}.png").stat().st_size > 10_000, figure
     assert (Path(r["saved_model"]) / "saved_model.pb").is_file()
     assert Path(r["saved_model"]).parent == models / "06_normalization"
