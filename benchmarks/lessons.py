@@ -1,6 +1,6 @@
 """Run every lesson in full and record its runtime and headline numbers for README.
 
-    python benchmarks/lessons.py [--quick] [--only 03_optimization ...] [--seeds 0 1 2]
+    python benchmarks/lessons.py [--quick] [--only 03_optimization ...] [--seeds 0 1 2] [--figures]
 
 Each lesson runs in its own process (as a student would run it), writing its figures and
 SavedModels to a temporary folder; its `results.json` gives the numbers. With several
@@ -141,6 +141,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="run the lessons with --quick")
     parser.add_argument("--only", nargs="+", choices=sorted(HEADLINES), default=sorted(HEADLINES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="median over these seeds")
+    parser.add_argument("--figures", action="store_true",
+                        help="also copy the first seed's key figures to docs/figures/ (benchmarks/figures.py)")
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="default: benchmarks/results/lessons (--quick: a temporary folder)")
     args = parser.parse_args()
@@ -149,6 +151,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for stem in args.only:
             runs = [run_lesson(stem, args.quick, Path(tmp), seed) for seed in args.seeds]
+            if args.figures:
+                import figures
+
+                figures.copy_figures(stem, Path(tmp) / stem / f"out{args.seeds[0]}", figures.FIGURES_DIR)
+                figures.write_index(figures.FIGURES_DIR)
             seconds = statistics.median(s for s, _ in runs)
             results = median_results([r for _, r in runs])
             headlines = {label: get(results) for label, get in HEADLINES[stem]}
