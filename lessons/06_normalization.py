@@ -35,8 +35,8 @@ Errata of the notes, each run here (and listed in docs/errata.md):
 - 000 puts BN after the activation, 002 §21 before it: both placements are trained, and both end
   with a lower training loss than no normalization;
 - 000 says "divide by the variance": that leaves a standard deviation of 1/sigma (10 for features
-  with sigma 0.1, 0.1 for sigma 10); dividing by the standard deviation, as tfcourse's
-  BatchNormalization does, gives 1 (+-1e-3) for both.
+  with sigma 0.1, 0.1 for sigma 10, within 2%: the sample's own sigma); dividing by the standard
+  deviation, as tfcourse's BatchNormalization does, gives 1 (+-1e-3) for both.
 Notes followed: 000 (batch normalization), 002 §13-21 and §27, 004 §2.2.10.
 """
 

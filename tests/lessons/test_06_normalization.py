@@ -4,7 +4,7 @@ from pathlib import Path
 
 
 def test_normalization_lesson_quick_run(run_lesson):
-    run = run_lesson("06_normalization")
+    run = run_lesson("06_normalization", timeout=900)  # ~1 min on an idle machine; CI may be shared
     r = run.results
     out, models = run.out, run.models
 
@@ -20,9 +20,10 @@ def test_normalization_lesson_quick_run(run_lesson):
     assert r["cnn_weightnorm_final_train_loss"] < r["cnn_no_norm_final_train_loss"]
     # Erratum 000 vs 002 §21: BN after the ReLU (000) trains too; both placements beat no norm.
     assert r["cnn_bn_after_relu_final_train_loss"] < r["cnn_no_norm_final_train_loss"]
-    # Erratum 000: dividing by the variance gives std 1/sigma; BN divides by the std.
-    assert abs(r["erratum_000_divide_by_variance_sigma0.1_output_std"] - 10) < 0.01
-    assert abs(r["erratum_000_divide_by_variance_sigma10_output_std"] - 0.1) < 1e-4
+    # Erratum 000: dividing by the variance gives std 1/sigma (2%: the sample's own sigma); BN
+    # divides by the std.
+    assert abs(r["erratum_000_divide_by_variance_sigma0.1_output_std"] / 10 - 1) < 0.02
+    assert abs(r["erratum_000_divide_by_variance_sigma10_output_std"] / 0.1 - 1) < 0.02
     for sigma in ("0.1", "10"):
         assert abs(r[f"erratum_000_tfcourse_bn_sigma{sigma}_output_std"] - 1) < 1e-3
     assert abs(r["weightnorm_first_batch_preactivation_mean"]) < 1e-3
