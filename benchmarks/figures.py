@@ -10,6 +10,7 @@ figures are taken from `--from-outputs`). Its key figures, in KEY_FIGURES order 
 listed there: every PNG it saves), are copied as `docs/figures/<lesson>/<n>_<name>.png`, so the
 first one is the lesson's thumbnail in README; `docs/figures/README.md` shows them all.
 With `--quick` the lessons run with `--quick` and everything goes to a temporary folder.
+`python benchmarks/lessons.py --figures` does the same from the first seed of its full runs.
 """
 
 import argparse
