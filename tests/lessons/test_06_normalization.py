@@ -33,13 +33,13 @@ def test_normalization_lesson_quick_run(run_lesson):
     # BN's training-mode output depends on the rest of the batch, GN's does not
     assert r["bn_output_change_when_batch_companion_changes"] > 0.1
     assert r["gn_output_change_when_batch_companion_changes"] == 0.0
-    # GN vs BN accuracy table at batch sizes 2, 8, 32: GN trains at every size; BN at 8 and 32;
-    # at 2 GN beats BN (its moving statistics, averaged from 2-example batches, fail at inference).
+    # GN vs BN accuracy table at batch sizes 2, 8, 32: GN trains at every size; BN at 8 and 32.
+    # Which is ahead at batch 2 after 1 quick epoch depends on the seed (seen both ways), so that
+    # claim is checked on the full run, over 3 seeds (benchmarks/lessons.py FULL_RUN_CHECKS).
     for batch in (2, 8, 32):
         assert r[f"gn_batch{batch}_val_accuracy"] > 0.5
     for batch in (8, 32):
         assert r[f"bn_batch{batch}_val_accuracy"] > 0.5
-    assert r["gn_batch2_val_accuracy"] - r["bn_batch2_val_accuracy"] >= 0.05
     # LRN does not help this small net: no more than 0.01 above the block without it.
     assert r["alexnet_block_lrn_val_accuracy"] <= r["alexnet_block_no_lrn_val_accuracy"] + 0.01
     assert r["alexnet_block_no_lrn_val_accuracy"] > 0.5  # control: the block itself learns
