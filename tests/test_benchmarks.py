@@ -71,6 +71,8 @@ QUICK_RUNS = {
     "optimizers": ["--optimizers", "Adam"],
     "lessons": ["--only", "04_initialization"],
     "notebooks": ["--only", "00_quickstart"],
+    # the lesson runs themselves are covered by "lessons"; here: picking, copying, the index
+    "figures": ["--only", "04_initialization", "--from-outputs", "{outputs}"],
 }
 
 
@@ -79,17 +81,30 @@ def _snapshot(folder):
 
 
 @pytest.mark.parametrize("script", sorted(QUICK_RUNS))
-def test_benchmark_quick_mode_runs_and_leaves_results_alone(script):
+def test_benchmark_quick_mode_runs_and_leaves_results_alone(script, tmp_path):
     if script == "notebooks":
         pytest.importorskip("nbclient", reason="the dev extra installs nbclient")
+    lesson_out = tmp_path / "outputs" / "04_initialization"
+    lesson_out.mkdir(parents=True)
+    for name in ("activation_histograms", "variance_per_layer", "not_a_key_figure"):
+        (lesson_out / f"{name}.png").write_bytes(b"\x89PNG " + name.encode())
     before = _snapshot(RESULTS)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
+    extra = [arg.format(outputs=tmp_path / "outputs") for arg in QUICK_RUNS[script]]
     run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", *QUICK_RUNS[script]],
+        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert _snapshot(RESULTS) == before, "--quick must not write to benchmarks/results/"
+    if script == "figures":
+        index = Path(re.findall(r"wrote (\S+README\.md)", run.stdout)[-1])
+        assert not index.resolve().is_relative_to(ROOT), "--quick must not write to docs/figures/"
+        copied = index.parent / "04_initialization"
+        assert sorted(p.name for p in copied.glob("*.png")) == ["1_variance_per_layer.png", "2_activation_histograms.png"]
+        assert (copied / "1_variance_per_layer.png").read_bytes() == b"\x89PNG variance_per_layer"
+        assert "04_initialization/1_variance_per_layer.png" in index.read_text()
+        return
     written = re.findall(r"(?:wrote |-> )(\S+\.json)", run.stdout)
     assert written, run.stdout[-2000:]
     document = json.loads(Path(written[-1]).read_text())
