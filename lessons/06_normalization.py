@@ -28,8 +28,10 @@ benchmarks/lessons.py's FULL_RUN_CHECKS):
 - in training mode a BN output depends on the other examples in the batch (by > 0.1) and a GN
   output does not (difference exactly 0);
 - GN passes 0.5 validation accuracy at every batch size, BN at 8 and 32; at batch size 2 the full
-  run (median of 3 seeds) has GN ahead of BN. The `--quick` run (1 epoch, 2,000 images) cannot
-  show it: which one is ahead there changes with the seed;
+  run (median of 3 seeds) has GN ahead of BN, but only narrowly, and not for every seed: the notes'
+  "BN's error grows quickly as the batch shrinks" [002 §19] hardly shows on this small MNIST CNN
+  (see the per-seed numbers in benchmarks/results/lessons/06_normalization.json). The `--quick` run
+  (1 epoch, 2,000 images) cannot show it either: which one is ahead there changes with the seed;
 - the weight-normalized CNN's first-batch pre-activations have mean 0 (1e-3) and std 1 (1e-2).
 Errata of the notes, each run here (and listed in docs/errata.md):
 - 000 puts BN after the activation, 002 §21 before it: both placements are trained, and both end
