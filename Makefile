@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # The exact versions the suite passes with; `make setup CONSTRAINTS=` installs the newest allowed.
 CONSTRAINTS ?= constraints.txt
 
-.PHONY: demo test setup data sources fashion-mnist-source lint clean-venv
+.PHONY: demo test setup data sources fashion-mnist-source lint clean-venv notebooks notebooks-run
 
 demo: data
 	@echo "== Flagship: train a small MNIST CNN, print its test accuracy, export a SavedModel =="
@@ -54,6 +54,15 @@ fashion-mnist-source:
 data: setup sources
 	@echo "== Preparing MNIST and Fashion-MNIST as TFDS datasets (no-op when done) =="
 	$(VENV)/bin/tfcourse data prepare --sources-dir $(SOURCES_DIR)
+
+# Every lesson as a Jupyter notebook (jupytext, percent format): notebooks/<lesson>.ipynb, generated.
+notebooks: setup
+	$(PY) benchmarks/notebooks.py --write-only
+
+# Execute every lesson notebook through a real kernel (quick mode; NOTEBOOK_ARGS= for full runs).
+NOTEBOOK_ARGS ?= --quick
+notebooks-run: data
+	$(PY) benchmarks/notebooks.py $(NOTEBOOK_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check tfcourse lessons tests benchmarks

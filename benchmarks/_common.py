@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,9 +43,17 @@ def machine_info():
     }
 
 
-def write_results(name, payload, results_dir=RESULTS_DIR):
+def results_dir_for(quick):
+    """benchmarks/results/ for a real measurement; a fresh temporary folder for a `--quick`
+    smoke run, whose numbers must never reach README."""
+    return Path(tempfile.mkdtemp(prefix="tfcourse-quick-")) if quick else RESULTS_DIR
+
+
+def write_results(name, payload, results_dir=None):
     """Write `<results_dir>/<name>.json`; `payload` should hold a `readme_table`
-    ({"columns": [...], "rows": [[...]]}) that `render_readme.py` puts in README."""
+    ({"columns": [...], "rows": [[...]]}) that `render_readme.py` puts in README.
+    Without `results_dir`: `results_dir_for(payload.get("quick"))`."""
+    results_dir = results_dir if results_dir is not None else results_dir_for(payload.get("quick"))
     path = Path(results_dir) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({"machine": machine_info(), **payload}, indent=2) + "\n")

@@ -38,7 +38,7 @@ from tfcourse.training import get_strategy, train  # noqa: E402
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="fewer examples and epochs (smoke run)")
 args = parser.parse_args()
-EXAMPLES = 2_048 if args.quick else 12_800
+EXAMPLES = 256 if args.quick else 12_800  # --quick: a smoke run of every configuration
 TIMED_EPOCHS = 1 if args.quick else 3
 GLOBAL_BATCH = 128
 

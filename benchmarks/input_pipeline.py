@@ -24,7 +24,7 @@ from tfcourse.models import mnist_cnn, mnist_mlp
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true")
 args = parser.parse_args()
-repeats = 2 if args.quick else 5
+repeats = 1 if args.quick else 5
 BATCH = 128
 
 
@@ -50,8 +50,8 @@ def model_rate(model, flatten):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         steps_per_execution=32,
     )
-    steps = 64 if args.quick else 256
-    model.fit(free_input, steps_per_epoch=32, epochs=1, verbose=0)  # build and trace
+    steps = 4 if args.quick else 256
+    model.fit(free_input, steps_per_epoch=steps if args.quick else 32, epochs=1, verbose=0)  # build and trace
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -63,8 +63,9 @@ def model_rate(model, flatten):
 mlp = mnist_mlp((256,))
 cnn = mnist_cnn(dropout=0)
 
-images_pipeline = pipeline_rate(load_splits("mnist", batch_size=BATCH).train)
-flat_pipeline = pipeline_rate(load_splits("mnist", batch_size=BATCH, flatten=True).train)
+LIMIT = 2_048 if args.quick else None  # --quick: a smoke run on a slice of the training set
+images_pipeline = pipeline_rate(load_splits("mnist", batch_size=BATCH, train_limit=LIMIT).train)
+flat_pipeline = pipeline_rate(load_splits("mnist", batch_size=BATCH, flatten=True, train_limit=LIMIT).train)
 mlp_rate = model_rate(mlp, flatten=True)
 cnn_rate = model_rate(cnn, flatten=False)
 ratios = {"mlp": flat_pipeline / mlp_rate, "cnn": images_pipeline / cnn_rate}
@@ -74,6 +75,7 @@ for name, value in ratios.items():
 write_results(
     "input_pipeline",
     {
+        "quick": args.quick,
         "batch_size": BATCH,
         "pipeline_images_per_s": {"images": images_pipeline, "flat": flat_pipeline},
         "model_images_per_s": {"mlp_2layer": mlp_rate, "small_cnn": cnn_rate},

@@ -41,8 +41,8 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="fewer rounds and steps")
 parser.add_argument("--batch-size", type=int, default=128)
 args = parser.parse_args()
-ROUNDS = 4 if args.quick else 20
-STEPS = 5 if args.quick else 10
+ROUNDS = 2 if args.quick else 20
+STEPS = 2 if args.quick else 10
 BATCH = args.batch_size
 
 
@@ -149,6 +149,7 @@ def main():
         for name in VARIANTS
     ]
     payload = {
+        "quick": args.quick,
         "description": "train-step time, small CNN, batch %d, interleaved rounds" % BATCH,
         "settings": {"rounds": ROUNDS, "steps_per_round": STEPS, "batch_size": BATCH, "quick": args.quick},
         "load_average_1min_start_end": load,

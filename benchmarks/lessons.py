@@ -1,6 +1,6 @@
 """Run every lesson in full and record its runtime and headline numbers for README.
 
-    python benchmarks/lessons.py [--quick] [--only 03_optimization ...] [--seeds 0 1 2]
+    python benchmarks/lessons.py [--quick] [--only 03_optimization ...] [--seeds 0 1 2] [--figures]
 
 Each lesson runs in its own process (as a student would run it), writing its figures and
 SavedModels to a temporary folder; its `results.json` gives the numbers. With several
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results
+from _common import RESULTS_DIR, results_dir_for, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,11 +59,11 @@ HEADLINES = {
          lambda r: " / ".join(r[f"hessian_{k}_classified_as"] for k in ("minimum", "maximum", "saddle"))),
     ],
     "04_initialization": [
-        ("tanh activation variance at layer 10: N(0, 0.01) / Xavier",
-         lambda r: f"{r['normal_0.01_tanh_var_layer10']:.2g} / {r['xavier_tanh_var_layer10']:.2g}"),
+        ("tanh activation variance at layer 10: N(0, 0.01) / variance 1/fan_in (notes' Xavier)",
+         lambda r: f"{r['normal_0.01_tanh_var_layer10']:.2g} / {r['lecun_tanh_var_layer10']:.2g}"),
         ("ReLU activation variance at layer 10: He", lambda r: round(r["he_relu_var_layer10"], 3)),
-        ("MLP validation accuracy: zero init / Xavier",
-         lambda r: f"{r['mlp_zeros_tanh_val_accuracy']:.3f} / {r['mlp_xavier_tanh_val_accuracy']:.3f}"),
+        ("MLP validation accuracy: zero init / Glorot uniform",
+         lambda r: f"{r['mlp_zeros_tanh_val_accuracy']:.3f} / {r['mlp_glorot_uniform_tanh_val_accuracy']:.3f}"),
     ],
     "05_regularization": [
         ("test accuracy: none / L2 / L1 / dropout / max-norm+dropout / early stop / augmentation",
@@ -145,22 +145,79 @@ def table_rows(stem, seconds, headlines):
             for index, (label, value) in enumerate(headlines.items())]
 
 
+# Per lesson: (claim, predicate on the full run's results.json) for the claims of its header that
+# only a full run can show. `main` stores each verdict in the JSON and exits 1 if one fails;
+# tests/test_lesson_claims.py re-checks them on the committed JSON.
+FULL_RUN_CHECKS = {
+    "03_optimization": [
+        ("every optimizer above 0.94 MNIST test accuracy",
+         lambda r: all(r[f"mnist_{k}_test_accuracy"] > 0.94
+                       for k in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"))),
+        ("Adam and RMSProp above 0.96",
+         lambda r: min(r["mnist_adam_test_accuracy"], r["mnist_rmsprop_test_accuracy"]) > 0.96),
+        ("RMSProp rattles on the bowl: best f < 0.01 < final f, no better than SGD",
+         lambda r: r["bowl_RMSProp_best_f"] < 0.01 < r["bowl_RMSProp_final_f"]
+         and r["bowl_RMSProp_final_f"] >= r["bowl_SGD_final_f"]),
+        ("the best model reloads with the same accuracy",
+         lambda r: abs(r["saved_model_reloaded_accuracy"] - r["best_optimizer_test_accuracy"]) < 1e-6),
+    ],
+    "04_initialization": [
+        ("He (ReLU) variance within 0.5-2 at every layer",
+         lambda r: all(0.5 < r[f"he_relu_var_layer{i}"] < 2 for i in range(1, 11))),
+        ("variance 1/fan_in on tanh: 0.3-0.5 at layer 1, 0.03-0.1 at layer 10",
+         lambda r: 0.3 < r["lecun_tanh_var_layer1"] < 0.5 and 0.03 < r["lecun_tanh_var_layer10"] < 0.1),
+        ("zero init below 0.2 validation accuracy, 1 distinct unit",
+         lambda r: max(r["mlp_zeros_tanh_val_accuracy"], r["mlp_zeros_sigmoid_val_accuracy"]) < 0.2
+         and r["mlp_zeros_tanh_distinct_hidden_units"] == r["mlp_zeros_sigmoid_distinct_hidden_units"] == 1),
+        ("Glorot-uniform MLP above 0.9 validation accuracy", lambda r: r["mlp_glorot_uniform_tanh_val_accuracy"] > 0.9),
+    ],
+    "06_normalization": [
+        ("BN and weight norm above 0.96, no normalization below both",
+         lambda r: min(r["cnn_bn_val_accuracy"], r["cnn_weightnorm_val_accuracy"]) > 0.96
+         and r["cnn_no_norm_val_accuracy"] < min(r["cnn_bn_val_accuracy"], r["cnn_weightnorm_val_accuracy"])),
+        ("GN ahead of BN at batch size 2", lambda r: r["gn_batch2_val_accuracy"] > r["bn_batch2_val_accuracy"]),
+        ("LRN no more than 0.01 above no LRN",
+         lambda r: r["alexnet_block_lrn_val_accuracy"] <= r["alexnet_block_no_lrn_val_accuracy"] + 0.01),
+        ("BN after the ReLU also beats no normalization (training loss)",
+         lambda r: r["cnn_bn_after_relu_final_train_loss"] < r["cnn_no_norm_final_train_loss"]),
+    ],
+}
+
+
+def check_claims(stem, results):
+    """{claim: True/False} for the lesson's FULL_RUN_CHECKS on `results`."""
+    return {claim: bool(holds(results)) for claim, holds in FULL_RUN_CHECKS.get(stem, [])}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="run the lessons with --quick")
     parser.add_argument("--only", nargs="+", choices=sorted(HEADLINES), default=sorted(HEADLINES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="median over these seeds")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR / "lessons")
+    parser.add_argument("--figures", action="store_true",
+                        help="also copy the first seed's key figures to docs/figures/ (benchmarks/figures.py)")
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="default: benchmarks/results/lessons (--quick: a temporary folder)")
     args = parser.parse_args()
+    results_dir = args.results_dir or (results_dir_for(True) if args.quick else RESULTS_DIR / "lessons")
+    failed = []
     with tempfile.TemporaryDirectory() as tmp:
         for stem in args.only:
             runs = [run_lesson(stem, args.quick, Path(tmp), seed) for seed in args.seeds]
+            if args.figures:
+                import figures
+
+                figures.copy_figures(stem, Path(tmp) / stem / f"out{args.seeds[0]}", figures.FIGURES_DIR)
+                figures.write_index(figures.FIGURES_DIR)
             seconds = statistics.median(s for s, _ in runs)
             results = median_results([r for _, r in runs])
             headlines = {label: get(results) for label, get in HEADLINES[stem]}
             print(f"{stem}: {seconds:.0f} s", {k: _fmt(v) for k, v in headlines.items()}, flush=True)
+            claims = {} if args.quick else check_claims(stem, results)
+            failed += [f"{stem}: {claim}" for claim, holds in claims.items() if not holds]
             write_results(stem, {
                 "quick": args.quick,
+                "claims_checked": claims,
                 "seeds": args.seeds,
                 "seconds": seconds,
                 "headlines": headlines,
@@ -168,8 +225,12 @@ def main():
                 "per_seed": [{"seed": seed, "seconds": s, "results": r} for seed, (s, r) in zip(args.seeds, runs)],
                 "readme_table": {"columns": ["lesson", "runtime", "claim", "measured"],
                                  "rows": table_rows(stem, seconds, headlines)},
-            }, results_dir=args.results_dir)
+            }, results_dir=results_dir)
+    if failed:
+        print("claims that did NOT hold in the full run:\n  " + "\n  ".join(failed))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

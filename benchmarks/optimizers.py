@@ -13,7 +13,7 @@ Results go to benchmarks/results/optimizers.json (written atomically) with the m
 TensorFlow / Keras versions and CPU count.
 
     python benchmarks/optimizers.py            # ~3-5 minutes on 2 CPU cores
-    python benchmarks/optimizers.py --quick    # ~1 minute
+    python benchmarks/optimizers.py --quick    # seconds: MLP only, 2 x 2 steps, to a temporary folder
 """
 
 import argparse
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from _common import machine_info  # noqa: E402
+from _common import machine_info, results_dir_for  # noqa: E402
 
 from tfcourse import optimizers as tfo  # noqa: E402
 from tfcourse._atomic import atomic_write_text  # noqa: E402
@@ -186,13 +186,16 @@ def readme_table(rows, summary):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and steps (~1 minute)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: MLP only, 2 rounds of 2 steps")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--models", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    parser.add_argument("--models", nargs="+", default=None, choices=["mlp", "cnn"], help="default: mlp cnn")
     parser.add_argument("--optimizers", nargs="+", default=list(PAIRS), choices=list(PAIRS), metavar="NAME")
-    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "optimizers.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="default: benchmarks/results/optimizers.json (--quick: a temporary folder)")
     args = parser.parse_args(argv)
-    rounds, steps = (8, 8) if args.quick else (40, 10)
+    rounds, steps = (2, 2) if args.quick else (40, 10)
+    args.models = args.models or (["mlp"] if args.quick else ["mlp", "cnn"])
+    args.output = args.output or results_dir_for(args.quick) / "optimizers.json"
 
     x, y, source = mnist_batch(args.batch_size)
     started = time.perf_counter()

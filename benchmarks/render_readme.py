@@ -4,9 +4,11 @@
     python benchmarks/render_readme.py --check  # exit 1 if README.md is out of date
 
 A section is the text between `<!-- BEGIN name -->` and `<!-- END name -->`:
-`lesson_list` lists `lessons/NN_*.py` with their one-line summaries; any other name is the
+`lesson_list` lists `lessons/NN_*.py` with their one-line summaries and links to their figures
+in docs/figures/<lesson>/ (written by `benchmarks/figures.py`); any other name is the
 `readme_table` of `benchmarks/results/<name>.json` (or of every JSON file in the folder
-`benchmarks/results/<name>/`, joined in file order), with the machine it was measured on.
+`benchmarks/results/<name>/`, joined in file order), with the machine it was measured on; the
+`lessons` table also shows each lesson's key figure (the first in docs/figures/<lesson>/).
 No number in those sections is typed by hand.
 """
 
@@ -23,6 +25,7 @@ from tfcourse.lessons import discover_lessons  # noqa: E402
 
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
+FIGURES = ROOT / "docs" / "figures"
 SECTION = re.compile(r"(<!-- BEGIN (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END (?P=name) -->)", re.S)
 
 
@@ -32,9 +35,33 @@ def markdown_table(columns, rows):
     return "\n".join(lines)
 
 
+def lesson_figures(stem):
+    """docs/figures/<stem>/*.png (written by benchmarks/figures.py), most telling first."""
+    return sorted((FIGURES / stem).glob("*.png"))
+
+
+def figure_links(stem):
+    return " · ".join(
+        f"[{png.stem.split('_', 1)[-1].replace('_', ' ')}]({png.relative_to(ROOT).as_posix()})"
+        for png in lesson_figures(stem)
+    )
+
+
 def render_lessons():
-    rows = [[f"`lessons/{path.name}`", summary] for _, path, summary in discover_lessons()]
-    return markdown_table(["lesson", "what it shows"], rows)
+    rows = [[f"`lessons/{path.name}`", summary, figure_links(stem) or "—"]
+            for stem, path, summary in discover_lessons(ROOT / "lessons")]
+    return markdown_table(["lesson", "what it shows", "figures"], rows)
+
+
+def with_thumbnails(columns, rows):
+    """The lessons table with each lesson's key figure (the first of docs/figures/<stem>/) beside
+    its first row."""
+    cells = []
+    for row in rows:
+        stem = row[0].strip("`")
+        figures = lesson_figures(stem) if stem else []
+        cells.append(f'<img src="{figures[0].relative_to(ROOT).as_posix()}" width="260">' if figures else "")
+    return columns + ["key figure"], [row + [cell] for row, cell in zip(rows, cells)]
 
 
 def machine_line(name, machines):
@@ -60,6 +87,8 @@ def render_results(name):
         return f"_`{name}` has a result without a `readme_table`._"
     columns = documents[0]["readme_table"]["columns"]
     rows = [row for d in documents for row in d["readme_table"]["rows"]]
+    if name == "lessons":
+        columns, rows = with_thumbnails(columns, rows)
     return markdown_table(columns, rows) + "\n\n" + machine_line(name, [d.get("machine", {}) for d in documents])
 
 

@@ -10,26 +10,43 @@ What you will learn:
 - `tfcourse.optimizers`: SGD, Momentum (three textbook forms, identical after rescaling the
   learning rate: lr_velocity = (1 - beta) * lr_ewma), Nesterov, AdaGrad, RMSProp and Adam, as
   subclassed Keras optimizers [000, 001 §4, 004 §2.2.5-8];
-- their trajectories on a saddle and on an elongated bowl (the zig-zag of plain SGD);
+- their trajectories on a saddle and on an elongated bowl: plain SGD zig-zags, and RMSProp, which
+  the notes say damps the zig-zag, rattles around the minimum with a constant learning rate;
 - learning-rate decay: step, exponential a0*e^(-kt), 1/t a0/(1+kt) and 0.95^epoch*a0, as Keras
   schedules that any tfcourse optimizer accepts [000, 001 §4.4, 004 §2.2.9];
 - the same optimizers training one MNIST model (loss curves, test accuracies);
 - the Hessian's eigenvalues classifying a minimum (all > 0), a maximum (all < 0) and a
-  saddle (mixed signs) [003].
+  saddle (mixed signs) [003];
+- where the notes are wrong, each run in code next to the correction (listed in docs/errata.md):
+  "Epoch = Batch-size x Iteration" [003]; the EWMA started at S_1 = Y_1 vs S_0 = 0 [004];
+  `x += lr * dx` climbs [000]; Adam's second moment corrected by 1 - beta_1^t, a typo for
+  beta_2 [004]; Adam's eps 1e-8 (notes, TF1) vs 1e-7 (Keras) and the mapping between them; eps
+  inside vs outside the square root in AdaGrad/RMSProp [000, 001].
 
 Runtime: about 1 minute on 2 CPU cores (`--quick`: about 25 s).
-Expected: the batch-GD cost curve falls monotonically while batch size 1 jumps around (the
-iteration-to-iteration spread of the cost: ~0.001-0.003 for batch GD, ~0.06-0.1 for 64, ~2 for 1); the
-uncorrected EWMA starts at (1-beta)*Y_1 (10% and 2% of the first value), the corrected one at Y_1;
-on the bowl plain SGD zig-zags across the narrow direction (a sign change in y every step) and
-never gets below f = 0.01 in 80 steps while the others do; from (-1.5, 0.001) next to the saddle
-plain SGD needs the most steps to escape (~66) and AdaGrad/RMSProp/Adam, which rescale the tiny
-gradient, leave at once (1-6 steps); Momentum in EWMA form gives the same MNIST loss curve as SGD
-momentum (max difference ~1e-6, float32 rounding); after 3 epochs on 50,000 images the MNIST MLP
-reaches ~0.97 test accuracy with RMSProp and Adam, ~0.96 with SGD, Momentum, Nesterov and AdaGrad
-(`--quick`, 8,000 images, 1 epoch: ~0.88-0.91, Adam and RMSProp ahead); the best model reloads
-from its .keras file with its tfcourse optimizer and the same accuracy; Hessian eigenvalues
-(1, 50) minimum, (-2, -2) maximum, (-2, 2) saddle.
+Expected (each number is a threshold the tests check: `--quick` in tests/lessons, the full run
+in benchmarks/lessons.py's FULL_RUN_CHECKS):
+- the batch-GD cost never rises, and the iteration-to-iteration spread of the cost orders
+  batch GD < mini-batch 64 < batch size 1; batch size x iterations per epoch = m;
+- the uncorrected EWMA starts at exactly (1-beta)*Y_1 (0.1 and 0.02 of Y_1), the corrected one at
+  Y_1, closer to the data over the first 10 days; started at S_1 = Y_1 and corrected anyway: 10*Y_1;
+- on the bowl plain SGD changes the sign of y at every one of its 80 steps and never gets below
+  f = 0.01; Momentum, Nesterov, AdaGrad, RMSProp and Adam all do. RMSProp gets below 0.01 but is
+  still changing sign at every one of the last 20 steps and ends above f = 0.01, no better than
+  SGD; cutting its learning rate 10x at step 40 ends it below f = 0.001;
+- from (-1.5, 0.001) next to the saddle plain SGD needs the most steps to escape, AdaGrad/RMSProp/
+  Adam at most 10;
+- errata: `x += lr*dx` increases f, the typo'd Adam's first step is 10x (+-1%) the correct one and
+  tfcourse's Adam matches the correct one (relative 1e-4: Keras keeps beta_2 in float32); at
+  |dx| = 1e-7 Keras with eps = 1e-8*sqrt(1-beta_2) takes the notes' first step (1e-4) and with
+  its default eps = 1e-7 a step over 10x smaller; at |dx| = 1e-6 on
+  an empty cache tfcourse's AdaGrad takes the inside-the-root step (1e-6), over 100x below the notes';
+- MNIST: Momentum in EWMA form gives the same loss curve as SGD momentum (max difference < 1e-4);
+  after 1 epoch on 8,000 images (`--quick`) every optimizer is within 0.85-0.95 test accuracy,
+  Adam and RMSProp ahead of SGD; after 3 epochs on 50,000 (full run) every one is above 0.94 and
+  Adam and RMSProp above 0.96; the best model reloads from its .keras file with its tfcourse
+  optimizer and the same accuracy (1e-6); Hessian eigenvalues (1, 50) minimum, (-2, -2) maximum,
+  (-2, 2) saddle.
 Notes followed: 000 (optimizer pseudo-code, lr decay), 001 §4 (parameter updates), 003 (batch /
 iteration vocabulary, critical points), 004 §2.2 (mini-batch, EWMA, momentum, RMSProp, Adam).
 """
@@ -39,17 +56,14 @@ import math
 import time
 
 import keras
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tfcourse import optimizers  # noqa: E402
-from tfcourse.data import load_splits  # noqa: E402
-from tfcourse.lessons import lesson_parser, output_dir, report, save_figure  # noqa: E402
-from tfcourse.training import export, train  # noqa: E402
+from tfcourse import optimizers
+from tfcourse.data import load_splits
+from tfcourse.lessons import lesson_parser, output_dir, report, save_figure
+from tfcourse.training import export, train
 
 args = lesson_parser(__doc__).parse_args()
 keras.utils.set_random_seed(args.seed)
@@ -89,6 +103,13 @@ for label, batch_size in [("batch (m)", M), ("mini-batch (64)", 64), ("stochasti
         f"cost on all m after {ITERATIONS} iterations {full_cost:.3f}"
     )
 results["gd_batch_cost_monotone"] = bool(np.all(np.diff(cost_curves["batch (m)"]) <= 1e-6))
+
+# Erratum (003): "Epoch = Batch-size x Iteration" mixes two units. An epoch is one pass over the
+# m examples; what batch size x iterations per epoch gives is m, the examples seen in that pass.
+iterations_per_epoch = math.ceil(M / 64)
+results["erratum_003_batch_size_times_iterations_per_epoch"] = 64 * iterations_per_epoch
+results["erratum_003_examples_per_epoch"] = M
+print(f"003 erratum: 64 x {iterations_per_epoch} iterations = {64 * iterations_per_epoch} = m examples in ONE epoch")
 
 fig, ax = plt.subplots(figsize=(7, 4))
 for label, curve in cost_curves.items():
@@ -130,6 +151,21 @@ print(
     f"{results['ewma_0.98_raw_S1_over_Y1']:.2f} (beta 0.98); corrected = 1.00"
 )
 
+# Erratum (004 §2.2.4): the notes' worked example starts at S_1 = Y_1, the formula used with bias
+# correction starts at S_0 = 0. Both are fine, but they do not mix: starting at S_1 = Y_1 there
+# is no bias to correct, and dividing by (1 - beta^t) anyway inflates day 1 tenfold (beta 0.9).
+start_y1 = np.empty_like(temperature)
+start_y1[0] = temperature[0]
+for t in range(1, temperature.size):
+    start_y1[t] = 0.9 * start_y1[t - 1] + 0.1 * temperature[t]
+results["ewma_0.9_start_Y1_S1_over_Y1"] = float(start_y1[0] / temperature[0])
+results["ewma_0.9_start_Y1_first10_abs_error"] = float(np.mean(np.abs(start_y1[:10] - temperature[:10])))
+results["ewma_0.9_start_Y1_then_corrected_S1_over_Y1"] = float(start_y1[0] / (1 - 0.9) / temperature[0])
+print(
+    f"004 erratum: start S_1 = Y_1 needs no correction (S_1/Y_1 = 1); corrected anyway, "
+    f"S_1/Y_1 = {results['ewma_0.9_start_Y1_then_corrected_S1_over_Y1']:.1f}"
+)
+
 
 # %% 3. The optimizers on 2-D surfaces: an elongated bowl and a saddle
 def bowl(p):  # elongated bowl: curvature 1 along x, 50 along y (condition number 50)
@@ -156,7 +192,12 @@ def make_optimizers(surface):
         "AdaGrad": optimizers.Adagrad(1.5 if bowl_surface else 0.5, initial_accumulator_value=0.0),  # cache = 0
         "RMSProp": optimizers.RMSprop(0.3 if bowl_surface else 0.1),
         "Adam": optimizers.Adam(0.6 if bowl_surface else 0.1),
-    }
+    } | (
+        # RMSProp again, its learning rate cut 10x at step 40 (a step decay, section 3b)
+        {"RMSProp-decay": optimizers.RMSprop(
+            keras.optimizers.schedules.ExponentialDecay(0.3, decay_steps=40, decay_rate=0.1, staircase=True))}
+        if bowl_surface else {}
+    )
 
 
 def trajectory(f, start, optimizer, steps):
@@ -181,7 +222,10 @@ for ax, (surface, spec) in zip(axes, SURFACES.items()):
         final = float(spec["f"](path[-1]))
         results[f"{surface}_{name}_final_f"] = final
         if surface == "bowl":
-            results[f"bowl_{name}_y_sign_changes"] = int(np.sum(np.diff(np.sign(path[:, 1])) != 0))
+            y_flips = np.diff(np.sign(path[:, 1])) != 0
+            results[f"bowl_{name}_y_sign_changes"] = int(np.sum(y_flips))
+            results[f"bowl_{name}_y_sign_changes_last_20_steps"] = int(np.sum(y_flips[-20:]))
+            results[f"bowl_{name}_best_f"] = float(min(spec["f"](q) for q in path))
             below = [i for i, q in enumerate(path) if spec["f"](q) < 0.01]
             results[f"bowl_{name}_steps_to_f_below_0.01"] = below[0] if below else -1
         else:  # leaving the saddle = |y| > 0.5 (the gradient there starts at 2e-3)
@@ -194,6 +238,106 @@ for surface in SURFACES:
     metric = "steps_to_f_below_0.01" if surface == "bowl" else "steps_to_escape"
     steps = {name: results[f"{surface}_{name}_{metric}"] for name in make_optimizers(surface)}
     print(f"{surface} {metric} (-1 = not within the budget): {steps}")
+# The notes say RMSProp damps the oscillation of SGD. On this bowl it does not stop it: its step
+# lr * dx / sqrt(EWMA of dx^2) is ~lr in size however small dx gets, so with a constant lr it
+# gets near the minimum and then rattles across the valley, ending no better than plain SGD.
+# Shrinking the learning rate (a step decay) lets it settle.
+for name in ["SGD", "RMSProp", "RMSProp-decay"]:
+    print(
+        f"bowl {name:>13}: y changes sign {results[f'bowl_{name}_y_sign_changes']} times "
+        f"({results[f'bowl_{name}_y_sign_changes_last_20_steps']} in the last 20 steps); "
+        f"best f {results[f'bowl_{name}_best_f']:.2g}, final f {results[f'bowl_{name}_final_f']:.2g}"
+    )
+
+# %% 3a. The notes' update rules, line by line: four errata, checked against tfcourse
+# Each erratum is run: the literal line from the notes next to the corrected one (and the
+# tfcourse optimizer, which implements the corrected one).
+def steps_taken(optimizer, gradient, steps=1):
+    """Each step's displacement of a float64 scalar fed the same `gradient` every step."""
+    x = keras.Variable(np.zeros(1))
+    moves = []
+    for _ in range(steps):
+        before = float(x.numpy()[0])
+        optimizer.apply_gradients([(tf.constant([gradient], "float64"), x)])
+        moves.append(float(x.numpy()[0]) - before)
+    return np.array(moves)
+
+
+# (a) 000's plain SGD reads `x += lr * dx`: that climbs. Gradient DEscent is x -= lr * dx.
+p_ascent, p_descent = np.array(SURFACES["bowl"]["start"]), np.array(SURFACES["bowl"]["start"])
+for _ in range(10):
+    p_ascent = p_ascent + 0.01 * np.array([p_ascent[0], 50 * p_ascent[1]])  # dx of the bowl
+    p_descent = p_descent - 0.01 * np.array([p_descent[0], 50 * p_descent[1]])
+results["erratum_000_sgd_start_f"] = float(bowl(SURFACES["bowl"]["start"]))
+results["erratum_000_sgd_plus_sign_f_after_10_steps"] = float(bowl(p_ascent))
+results["erratum_000_sgd_minus_sign_f_after_10_steps"] = float(bowl(p_descent))
+
+# (b) 004 §2.2.7 corrects Adam's second moment with s / (1 - beta_1^t): a typo for beta_2. With
+# beta_1 = 0.9, beta_2 = 0.999 the typo makes step t larger by sqrt((1 - b1^t) / (1 - b2^t)): 10x at t=1.
+B1, B2, LR, GRAD = 0.9, 0.999, 0.001, 0.5
+
+
+def notes_adam_steps(gradient, steps, second_moment_correction, eps):
+    m = s = 0.0
+    moves = []
+    for t in range(1, steps + 1):
+        m, s = B1 * m + (1 - B1) * gradient, B2 * s + (1 - B2) * gradient**2
+        s_hat = s / (1 - second_moment_correction**t)
+        moves.append(-LR * (m / (1 - B1**t)) / (math.sqrt(s_hat) + eps))
+    return np.array(moves)
+
+
+adam_right = notes_adam_steps(GRAD, 3, B2, 1e-8)
+adam_typo = notes_adam_steps(GRAD, 3, B1, 1e-8)
+adam_ours = steps_taken(optimizers.Adam(LR, B1, B2, epsilon=1e-8), GRAD, 3)
+results["erratum_004_adam_typo_over_correct_first_step"] = float(adam_typo[0] / adam_right[0])
+results["erratum_004_adam_tfcourse_vs_correct_max_relative_difference"] = float(
+    np.max(np.abs(adam_ours - adam_right) / np.abs(adam_right))
+)
+
+# (c) Adam's epsilon: the notes and TF1 (tf.train.AdamOptimizer(0.001, 0.9, 0.999, 1e-08)) use
+# 1e-8, Keras defaults to 1e-7. TF1 and Keras add it to sqrt(v) before the bias correction is
+# folded in ("epsilon hat"); the notes add it to sqrt(v_hat). Same update when
+# keras_epsilon = eps_notes * sqrt(1 - beta_2^t) (exact at t = 1). It matters only for gradients
+# near eps: with |dx| = 1e-7 the first step is 0.91*lr (notes), but 0.03*lr with Keras's 1e-7.
+TINY = 1e-7
+notes_tiny = notes_adam_steps(TINY, 1, B2, 1e-8)[0]
+results["erratum_adam_eps_notes_1e-8_first_step_over_lr"] = float(-notes_tiny / LR)
+results["erratum_adam_eps_keras_mapped_first_step_over_lr"] = float(
+    -steps_taken(optimizers.Adam(LR, B1, B2, epsilon=1e-8 * math.sqrt(1 - B2)), TINY)[0] / LR
+)
+results["erratum_adam_eps_keras_tf1_1e-8_first_step_over_lr"] = float(
+    -steps_taken(optimizers.Adam(LR, B1, B2, epsilon=1e-8), TINY)[0] / LR
+)
+results["erratum_adam_eps_keras_default_1e-7_first_step_over_lr"] = float(
+    -steps_taken(optimizers.Adam(LR, B1, B2), TINY)[0] / LR
+)
+
+# (d) AdaGrad / RMSProp: 000 and 001 write dx / (sqrt(cache) + eps), eps OUTSIDE the root; Keras
+# and tfcourse compute dx / sqrt(cache + eps), INSIDE. Identical for ordinary gradients; for a
+# tiny gradient on an empty cache the inside form takes a much smaller first step.
+for label, gradient in [("ordinary", 1.0), ("tiny", 1e-6)]:
+    ours = -steps_taken(optimizers.Adagrad(LR, initial_accumulator_value=0.0, epsilon=1e-7), gradient)[0] / LR
+    inside = gradient / math.sqrt(gradient**2 + 1e-7)
+    outside = gradient / (abs(gradient) + 1e-7)
+    results[f"erratum_adagrad_eps_{label}_grad_inside_first_step_over_lr"] = inside
+    results[f"erratum_adagrad_eps_{label}_grad_outside_first_step_over_lr"] = outside
+    results[f"erratum_adagrad_eps_{label}_grad_tfcourse_first_step_over_lr"] = float(ours)
+print(
+    f"000 erratum: x += lr*dx takes f from {results['erratum_000_sgd_start_f']:.1f} to "
+    f"{results['erratum_000_sgd_plus_sign_f_after_10_steps']:.1f} in 10 steps (x -= lr*dx: "
+    f"{results['erratum_000_sgd_minus_sign_f_after_10_steps']:.2f})\n"
+    f"004 erratum: Adam's s / (1 - beta_1^t) makes the first step "
+    f"{results['erratum_004_adam_typo_over_correct_first_step']:.1f}x the correct one\n"
+    f"Adam eps, |dx| = 1e-7, first step / lr: notes 1e-8 "
+    f"{results['erratum_adam_eps_notes_1e-8_first_step_over_lr']:.3f}, Keras with 1e-8*sqrt(1-b2) "
+    f"{results['erratum_adam_eps_keras_mapped_first_step_over_lr']:.3f}, TF1/Keras 1e-8 "
+    f"{results['erratum_adam_eps_keras_tf1_1e-8_first_step_over_lr']:.3f}, Keras default 1e-7 "
+    f"{results['erratum_adam_eps_keras_default_1e-7_first_step_over_lr']:.3f}\n"
+    f"AdaGrad eps, |dx| = 1e-6, first step / lr: inside the root (Keras, tfcourse) "
+    f"{results['erratum_adagrad_eps_tiny_grad_tfcourse_first_step_over_lr']:.4f}, outside (notes) "
+    f"{results['erratum_adagrad_eps_tiny_grad_outside_first_step_over_lr']:.4f}"
+)
 
 # %% 3b. Learning-rate decay: the notes' schedules as Keras LearningRateSchedules
 # Any tfcourse optimizer takes a schedule as `learning_rate`. Keras schedules count optimizer

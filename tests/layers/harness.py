@@ -10,7 +10,8 @@ with the batch dimension first. Tests get this module through the `harness` fixt
                                round trips with identical outputs
     check_training_step        one optimizer step changes the layer's trainable weights
     check_gradients_float64    tape gradients == central finite differences (float64)
-    check_mirrored             fit + predict under MirroredStrategy over two logical CPUs
+    check_mirrored             fit + predict under MirroredStrategy over two logical CPUs equal
+                               the single-device run (losses, weights, predictions)
 """
 
 import copy
@@ -116,17 +117,37 @@ def check_gradients_float64(make_layer, input_shape, *, training=False, samples=
     return report.max_error
 
 
-def check_mirrored(make_layer, input_shape, strategy):
-    """fit + predict under MirroredStrategy (two logical CPUs); finite results."""
-    with strategy.scope():
+def check_mirrored(make_layer, input_shape, strategy, *, rtol=1e-4, atol=1e-5):
+    """fit + predict under MirroredStrategy (two logical CPUs) give the single-device values.
+
+    Both models start from the same weights and see the same batches (each global batch split
+    across the two replicas); their per-epoch losses, final weights and predictions must agree
+    to float32 rounding (the replicas sum partial gradients in another order).
+    """
+
+    def build():
         model = keras.Sequential(
             [keras.Input(input_shape[1:]), make_layer(), keras.layers.Flatten(), keras.layers.Dense(1)]
         )
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        return model
+
     batch = 2 * input_shape[0]
     x = random_inputs((batch,) + tuple(input_shape[1:]), seed=4)
     y = random_inputs((batch, 1), seed=5)
-    history = model.fit(x, y, batch_size=batch, epochs=2, verbose=0)
-    assert np.isfinite(history.history["loss"]).all()
-    assert np.isfinite(model.predict(x, batch_size=batch, verbose=0)).all()
+    single = build()
+    start = single.get_weights()
+    with strategy.scope():
+        model = build()
+    model.set_weights(start)
+    history = model.fit(x, y, batch_size=batch, epochs=2, shuffle=False, verbose=0)
+    single_history = single.fit(x, y, batch_size=batch, epochs=2, shuffle=False, verbose=0)
+    predictions = model.predict(x, batch_size=batch, verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and np.isfinite(predictions).all()
+    np.testing.assert_allclose(history.history["loss"], single_history.history["loss"], rtol=rtol, atol=atol)
+    for mirrored_weight, single_weight in zip(model.get_weights(), single.get_weights()):
+        np.testing.assert_allclose(mirrored_weight, single_weight, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(predictions, single.predict(x, batch_size=batch, verbose=0), rtol=rtol, atol=atol)
+    # Negative control: training moved the weights, so agreement is not two untouched copies.
+    assert any(not np.allclose(w, s) for w, s in zip(model.get_weights(), start))
     return model

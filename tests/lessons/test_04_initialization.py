@@ -1,4 +1,4 @@
-"""Smoke test: lesson L04 reproduces the initialization claims (`--quick`)."""
+"""Smoke test: lesson L04 reproduces the initialization claims and its errata (`--quick`)."""
 
 from pathlib import Path
 
@@ -8,24 +8,42 @@ def test_initialization_lesson_quick_run(run_lesson):
     r = run.results
     out, models = run.out, run.models
 
+    def var(name, layer):
+        return r[f"{name}_var_layer{layer}"]
+
     # N(0, 0.01): the variance shrinks by fan_in * 0.01**2 = 0.05 per layer, collapsing.
     assert abs(r["normal_0.01_tanh_mean_ratio_per_layer"] - 0.05) < 0.005
-    assert r["normal_0.01_tanh_var_layer10"] < 1e-11
-    assert r["normal_0.01_tanh_var_layer1"] > 1e3 * r["normal_0.01_tanh_var_layer8"]
+    assert var("normal_0.01_tanh", 10) < 1e-11
+    # N(0, 0.02): 500 * 0.02**2 = 0.2 per layer
+    assert all(0.15 < var("normal_0.02_tanh", i + 1) / var("normal_0.02_tanh", i) < 0.25 for i in range(2, 10))
     # the notes' magnitude (~1e-25 at layer 8) when fan_in * Var(w) = 1e-3
-    assert 1e-26 < r["notes_scale_tanh_var_layer8"] < 1e-23
-    # Xavier (tanh) and He (ReLU) keep the signal alive through all 10 layers
-    assert all(r[f"xavier_tanh_var_layer{i}"] > 0.03 for i in range(1, 11))
-    assert all(0.3 < r[f"he_relu_var_layer{i}"] < 3.0 for i in range(1, 11))
-    assert r["xavier_relu_var_layer10"] < 0.1 * r["he_relu_var_layer10"]
+    assert 1e-26 < var("notes_scale_tanh", 8) < 1e-23
+    # 1/fan_in (the notes' "Xavier" = LeCun) and Glorot coincide for square layers; tanh compresses
+    assert all(abs(var("glorot_tanh", i) / var("lecun_tanh", i) - 1) < 0.05 for i in range(1, 11))
+    assert 0.3 < var("lecun_tanh", 1) < 0.5 and 0.03 < var("lecun_tanh", 10) < 0.1
+    assert all(0.5 < var("he_relu", i) < 2.0 for i in range(1, 11))
+    assert var("lecun_relu", 10) < 0.1 * var("he_relu", 10)
+
+    # Errata: "variance 0.02" literally (std 0.141) saturates tanh; std 0.02 does not.
+    assert r["normal_variance_0.02_tanh_layer10_saturated_fraction"] > 0.25
+    assert r["normal_0.02_tanh_layer10_saturated_fraction"] == 0.0
+    # np.random.rand as printed: units become copies; on ReLU the variance explodes.
+    assert r["notes_rand_xavier_tanh_layer10_mean_unit_correlation"] > 0.99
+    assert r["notes_rand_he_relu_layer10_mean_unit_correlation"] > 0.99
+    assert r["lecun_tanh_layer10_mean_unit_correlation"] < 0.3 and r["he_relu_layer10_mean_unit_correlation"] < 0.3
+    assert var("notes_rand_he_relu", 10) > 1e10
+    # The notes' "correct" table (0.25 at layer 8) lies between tanh with 1/fan_in and He-ReLU.
+    table8 = r["notes_corrected_table_layer8_variance"]
+    assert var("lecun_tanh", 8) < 0.5 * table8 and var("he_relu", 8) > 2 * table8
+
     # All-zero init: symmetry never breaks, training goes nowhere
     assert r["mlp_zeros_tanh_distinct_hidden_units"] == 1
     assert r["mlp_zeros_sigmoid_distinct_hidden_units"] == 1
-    assert r["mlp_zeros_tanh_val_accuracy"] < 0.2
-    assert r["mlp_xavier_tanh_distinct_hidden_units"] == 64
-    assert r["mlp_xavier_tanh_val_accuracy"] > 0.7
+    assert r["mlp_zeros_tanh_val_accuracy"] < 0.2 and r["mlp_zeros_sigmoid_val_accuracy"] < 0.2
+    assert r["mlp_glorot_uniform_tanh_distinct_hidden_units"] == 64
+    assert r["mlp_glorot_uniform_tanh_val_accuracy"] > 0.7
 
-    assert (out / "variance_per_layer.png").stat().st_size > 1000
-    assert (out / "activation_histograms.png").stat().st_size > 1000
+    for figure in ("variance_per_layer", "activation_histograms"):
+        assert (out / f"{figure}.png").stat().st_size > 10_000
     assert (Path(r["saved_model"]) / "saved_model.pb").is_file()
     assert Path(r["saved_model"]).parent == models / "04_initialization"

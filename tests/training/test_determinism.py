@@ -34,14 +34,19 @@ SCRIPT = textwrap.dedent(
             keras.layers.Flatten(), keras.layers.Dropout(0.3), keras.layers.Dense(4, activation="softmax"),
         ])
 
-    def run():
+    def run(seed=123):
         data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(128, seed=7).batch(16)
-        result = train(build, data, epochs=2, global_batch_size=16, seed=123, deterministic=True)
+        result = train(build, data, epochs=2, global_batch_size=16, seed=seed, deterministic=True)
         return result.model.get_weights()
 
     a, b = run(), run()
     assert all(np.array_equal(u, v) for u, v in zip(a, b)), "weights differ"
     print("BIT-IDENTICAL")
+    # Negative control: the comparison can fail. Another seed gives other weights (so the two
+    # identical runs above are not identical because training ignored its inputs).
+    c = run(seed=124)
+    assert not all(np.array_equal(u, v) for u, v in zip(a, c)), "a different seed gave the same weights"
+    print("SEED-SENSITIVE")
     """
 )
 
@@ -52,7 +57,7 @@ def test_two_seeded_runs_are_bit_identical():
         [sys.executable, "-c", SCRIPT], env=env, cwd=REPO, capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "BIT-IDENTICAL" in done.stdout
+    assert "BIT-IDENTICAL" in done.stdout and "SEED-SENSITIVE" in done.stdout
 
 
 def test_seed_validation():
