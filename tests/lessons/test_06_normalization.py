@@ -28,6 +28,9 @@ def test_normalization_lesson_quick_run(run_lesson):
         assert abs(r[f"erratum_000_tfcourse_bn_sigma{sigma}_output_std"] - 1) < 1e-3
     assert abs(r["weightnorm_first_batch_preactivation_mean"]) < 1e-3
     assert abs(r["weightnorm_first_batch_preactivation_std"] - 1) < 1e-2
+    # BN's hand-derived backward pass = autodiff; the naive one (constant statistics) is not
+    assert r["bn_derived_backward_vs_autodiff_float64"] < 1e-10
+    assert r["bn_naive_backward_vs_autodiff_float64"] > 1e-2
     # LRN: a strong channel damps its neighbour
     assert r["lrn_demo_weak_channel_next_to_strong_after"] < 0.2
     # BN's training-mode output depends on the rest of the batch, GN's does not

@@ -5,11 +5,12 @@ Introduced in lesson L06 (`lessons/06_normalization.py`); Maxout in lesson L02.
     BatchNormalization          drop-in for keras.layers.BatchNormalization (notes' algorithm + fused path)
     LocalResponseNormalization  AlexNet LRN, float16/32/64, channels-last/first
     GroupNormalization          statistics per example and group of channels
-    WeightNormalization         W = g * v / ||v|| wrapper for Dense and Conv, data-dependent init
+    WeightNormalization         W = g * v / ||v|| wrapper for Dense and (transposed, depthwise, separable) Conv
+    batch_norm_train            BN's training forward pass with its hand-derived backward pass
     Maxout                      max over groups of linear units
 """
 
-from tfcourse.layers.batch_normalization import BatchNormalization
+from tfcourse.layers.batch_normalization import BatchNormalization, batch_norm_train
 from tfcourse.layers.group_normalization import GroupNormalization
 from tfcourse.layers.local_response_normalization import (
     LocalResponseNormalization,
@@ -24,5 +25,6 @@ __all__ = [
     "LocalResponseNormalization",
     "Maxout",
     "WeightNormalization",
+    "batch_norm_train",
     "local_response_normalization_reference",
 ]
