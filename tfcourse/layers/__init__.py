@@ -7,6 +7,7 @@ Introduced in lesson L06 (`lessons/06_normalization.py`); Maxout in lesson L02.
     GroupNormalization          statistics per example and group of channels
     WeightNormalization         W = g * v / ||v|| wrapper for Dense and Conv, data-dependent init
     Maxout                      max over groups of linear units
+    SimpleRNNCell               RNN cell as one linear layer on [h, x] (lesson L09)
 """
 
 from tfcourse.layers.batch_normalization import BatchNormalization
@@ -16,6 +17,7 @@ from tfcourse.layers.local_response_normalization import (
     local_response_normalization_reference,
 )
 from tfcourse.layers.maxout import Maxout
+from tfcourse.layers.simple_rnn_cell import SimpleRNNCell
 from tfcourse.layers.weight_normalization import WeightNormalization
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "GroupNormalization",
     "LocalResponseNormalization",
     "Maxout",
+    "SimpleRNNCell",
     "WeightNormalization",
     "local_response_normalization_reference",
 ]
