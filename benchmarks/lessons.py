@@ -78,6 +78,15 @@ HEADLINES = {
         ("validation accuracy at batch 2: BN / GN",
          lambda r: f"{r['bn_batch2_val_accuracy']:.3f} / {r['gn_batch2_val_accuracy']:.3f}"),
     ],
+    "09_rnn": [
+        ("MNIST rows, LSTM test accuracy (target >= 0.985)", lambda r: round(r["mnist_lstm_test_accuracy"], 4)),
+        ("MNIST rows test accuracy, SimpleRNN / GRU",
+         lambda r: f"{r['mnist_simple_rnn_test_accuracy']:.4f} / {r['mnist_gru_test_accuracy']:.4f}"),
+        ("MNIST rows epochs", lambda r: r["mnist_epochs"]),
+        ('"hello" -> predicted', lambda r: r["hello_prediction"]),
+        ("IRNN, SGD(0.05): validation accuracy without / with global_clipnorm=1",
+         lambda r: f"{r['irnn_none_val_accuracy']:.3f} / {r['irnn_global_clipnorm_val_accuracy']:.3f}"),
+    ],
     "10_training_practice": [
         ("gradient check worst relative error, float64 / float32",
          lambda r: f"{r['gradcheck_float64_max_error']:.1e} / {r['gradcheck_float32_max_error']:.1e}"),

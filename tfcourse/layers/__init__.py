@@ -8,6 +8,7 @@ Introduced in lesson L06 (`lessons/06_normalization.py`); Maxout in lesson L02.
     WeightNormalization         W = g * v / ||v|| wrapper for Dense and (transposed, depthwise, separable) Conv
     batch_norm_train            BN's training forward pass with its hand-derived backward pass
     Maxout                      max over groups of linear units
+    SimpleRNNCell               RNN cell as one linear layer on [h, x] (lesson L09)
 """
 
 from tfcourse.layers.batch_normalization import BatchNormalization, batch_norm_train
@@ -17,6 +18,7 @@ from tfcourse.layers.local_response_normalization import (
     local_response_normalization_reference,
 )
 from tfcourse.layers.maxout import Maxout
+from tfcourse.layers.simple_rnn_cell import SimpleRNNCell
 from tfcourse.layers.weight_normalization import WeightNormalization
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "GroupNormalization",
     "LocalResponseNormalization",
     "Maxout",
+    "SimpleRNNCell",
     "WeightNormalization",
     "batch_norm_train",
     "local_response_normalization_reference",
