@@ -60,7 +60,8 @@ def test_config_round_trip_and_optimizer_use():
         (dict(peak_learning_rate=0.1, total_steps=0), "`total_steps` must be an integer >= 1"),
         (dict(peak_learning_rate=0.1, total_steps=10, warmup_steps=10), "`warmup_steps` must be < total_steps"),
         (dict(peak_learning_rate=0.1, total_steps=10, warmup_steps=-1), "`warmup_steps` must be an integer >= 0"),
-        (dict(peak_learning_rate=0.1, total_steps=10, final_learning_rate=-1), r"`final_learning_rate` must be in \[0, inf\)"),
+        (dict(peak_learning_rate=0.1, total_steps=10, final_learning_rate=-1),
+         r"`final_learning_rate` must be in \[0, inf\)"),
     ],
 )
 def test_bad_arguments(kwargs, message):
