@@ -20,6 +20,7 @@ results in a temporary folder). Writes benchmarks/results/fast_mnist.json (`read
 """
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 from pathlib import Path
@@ -43,7 +44,7 @@ def recipe_over_seeds(recipe, dataset, seeds, train_split, quick):
     images, labels = load_tensors(dataset, train_split)
     test_images, test_labels = load_tensors(dataset, "test")
     if quick:
-        recipe = recipe.__class__(**{**recipe.__dict__, "epochs": 1})
+        recipe = dataclasses.replace(recipe, epochs=1)
     runs = []
     for seed in seeds:
         run = train_recipe(recipe, images, labels, seed=seed)
@@ -110,8 +111,9 @@ def main():
         rows.append([f"{labels_by_name[name]} ({device})", str(len(entry["runs"])),
                      f"{entry['mean_test_accuracy']:.4f} (min {entry['min_test_accuracy']:.4f})",
                      f"{entry['median_train_seconds']:.2f} s", verdict(entry["met"])])  # fmt: skip
+    speedup_met = ratio >= RATIO_GOAL and baseline.reached
     rows.append([f"speed-up, baseline time to 99% / record median ({device})", "", "",
-                 f"{ratio:.1f}x", verdict(ratio >= RATIO_GOAL and baseline.reached) + f" (goal >= {RATIO_GOAL:.0f}x)"])  # fmt: skip
+                 f"{ratio:.1f}x", f"{verdict(speedup_met)} (goal >= {RATIO_GOAL:.0f}x)"])  # fmt: skip
     for row in rows:
         print(" | ".join(row))
     write_results("fast_mnist", {
