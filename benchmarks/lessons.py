@@ -32,7 +32,8 @@ def _fmt(value):
 # Per lesson: (label, function of results.json -> value), the claims its header makes.
 HEADLINES = {
     "00_quickstart": [
-        ("test accuracy", lambda r: r["test_accuracy"]),
+        ("fast recipe, test accuracy after one epoch", lambda r: r["test_accuracy"]),
+        ("training seconds (first step to last)", lambda r: round(r["train_seconds"], 2)),
     ],
     "03_optimization": [
         ("MNIST MLP test accuracy, SGD / Momentum / Nesterov / AdaGrad / RMSProp / Adam",
@@ -55,6 +56,15 @@ HEADLINES = {
          lambda r: " / ".join(f"{r[f'cnn_{k}_val_accuracy']:.3f}" for k in ("no_norm", "bn", "weightnorm"))),
         ("validation accuracy at batch 2: BN / GN",
          lambda r: f"{r['bn_batch2_val_accuracy']:.3f} / {r['gn_batch2_val_accuracy']:.3f}"),
+    ],
+    "12_fast_mnist": [
+        ("record recipe: test accuracy / training seconds, one epoch",
+         lambda r: f"{r['test_accuracy']:.4f} / {r['train_seconds']:.2f} s"),
+        ("keras-io baseline: epochs / training seconds to 99.0% test accuracy",
+         lambda r: f"{r['baseline_epochs']} / {r['baseline_train_seconds']:.1f} s"
+                   + ("" if r["baseline_reached_99"] else " (not reached)")),
+        ("validation accuracy: baseline epoch / record recipe",
+         lambda r: f"{r['trick_baseline_val_accuracy']:.4f} / {r['val_accuracy']:.4f}"),
     ],
     "11_scale_and_export": [
         ("max weight difference, 1 vs 2 devices / fit vs custom loop",
