@@ -12,8 +12,8 @@ SavedModels to a temporary folder; its `results.json` gives the numbers. With se
 
 import argparse
 import json
-import statistics
 import os
+import statistics
 import subprocess
 import sys
 import tempfile

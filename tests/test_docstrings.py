@@ -8,7 +8,8 @@ import pytest
 
 MODULES = [
     "tfcourse.optimizers", "tfcourse.initializers", "tfcourse.layers", "tfcourse.training",
-    "tfcourse.data", "tfcourse.models", "tfcourse.predict", "tfcourse.lessons",
+    "tfcourse.data", "tfcourse.models", "tfcourse.predict", "tfcourse.lessons", "tfcourse.schedules",
+    "tfcourse.fast_mnist",
 ]
 
 
