@@ -7,4 +7,4 @@ The data tools (`tfcourse.data`) import TensorFlow Datasets only when used.
 
 __version__ = "0.1.0"
 
-from tfcourse import initializers, layers, optimizers  # noqa: E402,F401  (registers serializables)
+from tfcourse import initializers, layers, optimizers, schedules  # noqa: E402,F401  (registers serializables)
