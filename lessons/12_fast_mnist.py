@@ -26,13 +26,12 @@ overhead is a few milliseconds per run.
 Runtime: about 3 minutes on an idle 2-core CPU, the baseline capped at 10 epochs (`--quick`:
 about 50 s, 5,000 training images per trick row, the baseline capped at 1 epoch).
 Expected: the record recipe's test accuracy about 0.99 after one epoch (single runs about
-0.989-0.992; `--quick`, 20,000 images: > 0.96); every trick row reaches validation accuracy
-> 0.5 in `--quick` and the table has all
-ten rows; the in-memory row trains on the same batches as the baseline (both shuffle with the
-same seed), so its validation accuracy is the baseline's (within 0.001). The timings and the
-targets over seeds (mean test accuracy >= 99.0% over 10 seeds with a median <= 3 s; 99.5% over
-5 seeds in <= 60 s; Fashion-MNIST 93.0% in <= 3 min) are measured by `benchmarks/fast_mnist.py`,
-which says plainly which targets were met.
+0.989-0.992; `--quick`, 20,000 images: > 0.96); every trick row reaches validation accuracy > 0.5
+in `--quick` and the table has all ten rows; the in-memory row trains on the same batches as the
+baseline (both shuffle with the same seed), so its validation accuracy is the baseline's (within
+0.001). The timings and the targets over seeds (mean test accuracy >= 99.0% over 10 seeds with a
+median <= 3 s; 99.5% over 5 seeds in <= 60 s; Fashion-MNIST 93.0% in <= 3 min) are measured by
+`benchmarks/fast_mnist.py`, which says plainly which targets were met.
 Notes followed: 000 (CNN, Adam), 004 §2.2.8-9 (Adam's betas, learning-rate decay), 003 (batch size).
 """
 
