@@ -11,8 +11,8 @@ What you will learn:
 This is the flagship run of `make demo`. Lesson L12 builds the recipe up trick by trick and
 measures each one; lesson L07 develops the CNN in full.
 Runtime: about 15 s on an idle 2-core CPU, most of it importing TensorFlow (`--quick`: about 10 s).
-Expected: test accuracy about 0.99 after one epoch: single runs land between about 0.989 and
-0.992 (runs are not bit-reproducible on CPU); the target, a mean >= 0.99 over 10 seeds, is
+Expected: test accuracy about 0.99 after one epoch: single seeds land between about 0.989 and
+0.992; the target, a mean >= 0.99 over 10 seeds, is
 checked by `benchmarks/fast_mnist.py`. `--quick` (20,000 images, one epoch): test accuracy > 0.96.
 Notes followed: 000 (CNN), 003 (LeNet-style MNIST network), 004 §2.1 (accuracy by argmax).
 """

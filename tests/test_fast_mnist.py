@@ -76,3 +76,13 @@ def test_train_recipe_runs_every_scheduled_step_and_learns():
 def test_bad_recipe_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         FastRecipe(**kwargs)
+
+
+def test_a_seed_gives_the_same_run_whatever_ran_before():
+    images, labels = load_tensors("mnist", "train[:1024]")
+    first = train_recipe(RECORD, images, labels, seed=5)
+    keras.utils.set_random_seed(123)  # other work in the same process moves the global seed
+    again = train_recipe(RECORD, images, labels, seed=5)
+    other = train_recipe(RECORD, images, labels, seed=6)
+    assert again.history["loss"] == pytest.approx(first.history["loss"], rel=1e-6)
+    assert other.history["loss"][0] != pytest.approx(first.history["loss"][0], rel=1e-4)  # negative control

@@ -228,6 +228,9 @@ def train_recipe(recipe, images, labels, *, seed=0, callbacks=(), verbose=0):
     # multiple of steps_per_execution it overshoots into the next epoch's batches, past the
     # schedule's end. The largest divisor of the epoch's steps <= the recipe's value avoids that.
     per_execution = _dividing_steps_per_execution(steps, recipe.steps_per_execution)
+    # tf.data combines the shuffle's seed with the global seed as it is when the dataset is
+    # built: set it first, so a seed gives the same batches whatever ran before in the process.
+    keras.utils.set_random_seed(seed)
     data = in_memory_batches(images, labels, recipe.batch_size, seed=seed, one_hot=bool(recipe.label_smoothing))
     timer = TrainTimer()
     result = train(
@@ -351,6 +354,7 @@ def keras_io_baseline(train_images, train_labels, test_images, test_labels, *, t
     """
     from tfcourse.models import mnist_cnn
 
+    keras.utils.set_random_seed(seed)  # before the pipeline: its shuffle seed combines with it
     return time_to_accuracy(
         mnist_cnn,
         per_example_batches(train_images, train_labels, KERAS_IO_BATCH, seed=seed),
