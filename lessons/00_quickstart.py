@@ -1,78 +1,57 @@
-"""Quickstart: train a small CNN on real MNIST, report its test accuracy, export a SavedModel.
+"""Quickstart: train the fast MNIST recipe to 99% test accuracy in one epoch, export a SavedModel.
 
 What you will learn:
-- loading the offline, TFDS-prepared MNIST with `tfcourse.data.load_splits`
-  (scaled to [0, 1], the classic 50,000 / 10,000 train / validation split);
-- building and training a small convolutional network with Keras;
-- exporting it as a versioned SavedModel under `saved_models/` for serving.
+- loading the offline, TFDS-prepared MNIST into memory as two tensors
+  (`tfcourse.fast_mnist.load_tensors`: the classic 50,000 training images, scaled to [0, 1]);
+- training the course's record recipe (`tfcourse.fast_mnist.RECORD`): a small 5x5 CNN, Adam
+  with betas 0.7 / 0.9 on a warm-up + cosine learning rate, batches of 256 gathered from memory,
+  many steps per graph call, one epoch;
+- exporting the model as a versioned SavedModel under `saved_models/` for serving.
 
-This is the flagship run of `make demo`; lesson L07 develops the CNN in full.
-Runtime: about 1 minute on 2 CPU cores (`--quick`: about 10 s).
-Expected: test accuracy about 0.987 after 5 epochs (`--quick`, 6,000 images, 1 epoch: about 0.90).
+This is the flagship run of `make demo`. Lesson L12 builds the recipe up trick by trick and
+measures each one; lesson L07 develops the CNN in full.
+Runtime: about 15 s on an idle 2-core CPU, most of it importing TensorFlow (`--quick`: about 10 s).
+Expected: test accuracy about 0.99 after one epoch: single seeds land between about 0.989 and
+0.992; the target, a mean >= 0.99 over 10 seeds, is
+checked by `benchmarks/fast_mnist.py`. `--quick` (20,000 images, one epoch): test accuracy > 0.96.
 Notes followed: 000 (CNN), 003 (LeNet-style MNIST network), 004 §2.1 (accuracy by argmax).
 """
 
 # %% Setup
-import time
-
-import keras
-
-import tfcourse
-from tfcourse.data import load_splits
+from tfcourse.fast_mnist import RECORD, accuracy, load_tensors, train_recipe
 from tfcourse.lessons import lesson_parser, output_dir, report
-from tfcourse.models import mnist_cnn
-from tfcourse.training import export, train
+from tfcourse.training import export
 
 args = lesson_parser(__doc__).parse_args()
 out = output_dir(args, "00_quickstart")
-epochs = 1 if args.quick else 5
-BATCH_SIZE = 128
 
-# %% Data: real MNIST, offline, scaled to [0, 1]
-keras.utils.set_random_seed(args.seed)  # before the pipeline: its shuffle seed combines with it
-splits = load_splits(
-    "mnist", batch_size=BATCH_SIZE, normalization="scale", train_limit=6_000 if args.quick else None
-)
-print(f"train {splits.info.num_train}, validation {splits.info.num_validation}, test {splits.info.num_test}")
+# %% Data: real MNIST, offline, held in memory as float32 tensors in [0, 1]
+train_images, train_labels = load_tensors("mnist", "train[:20000]" if args.quick else "train[:50000]")
+test_images, test_labels = load_tensors("mnist", "test")
+print(f"train {train_images.shape[0]}, test {test_images.shape[0]}")
 
-# %% Model: two conv/pool stages, then dropout and a dense classifier (see `tfcourse.models`)
-build_model = mnist_cnn
-
-# %% Train with the shared engine (strategy "auto": one GPU, several GPUs, or the CPU)
-start = time.perf_counter()
-result = train(
-    build_model,
-    splits.train,
-    validation_data=splits.validation,
-    epochs=epochs,
-    global_batch_size=BATCH_SIZE,
-    optimizer=lambda: tfcourse.optimizers.Adam(1e-3),  # the notes' Adam, a drop-in for Keras's
-    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    steps_per_execution=32,
-    seed=args.seed,
-    verbose=2,
-)
-train_seconds = time.perf_counter() - start
-model = result.model
-model.summary()
+# %% The record recipe: one source of truth in `tfcourse.fast_mnist`, trained with `tfcourse.training.train`
+print(RECORD)
+run = train_recipe(RECORD, train_images, train_labels, seed=args.seed, verbose=2)
+run.model.summary()
 
 # %% Evaluate on the official 10,000-image test split
-test_loss, test_accuracy = model.evaluate(splits.test, verbose=0)
+test_accuracy = accuracy(run.model, test_images, test_labels)
+print(f"test accuracy {test_accuracy:.4f} after {RECORD.epochs} epoch, {run.train_seconds:.1f} s of training")
 
 # %% Export a versioned SavedModel (TF Serving layout) and a .keras file
-export_path = export(model, "mnist_cnn", root=args.saved_models_dir)
+export_path = export(run.model, "mnist_cnn", root=args.saved_models_dir)
 print(f"exported {export_path}; try: tfcourse predict --model {export_path.parent} digit.png")
 
 report(
     {
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
-        "val_accuracy": float(result.history["val_accuracy"][-1]),
-        "strategy": type(result.strategy).__name__,
-        "epochs": epochs,
-        "train_seconds": train_seconds,
+        "test_accuracy": test_accuracy,
+        "train_seconds": run.train_seconds,
+        "train_images": int(train_images.shape[0]),
+        "epochs": RECORD.epochs,
+        "final_train_loss": float(run.history["loss"][-1]),
         "saved_model": str(export_path),
     },
     out / "results.json",
-    title="Quickstart: MNIST CNN",
+    title="Quickstart: the fast MNIST recipe",
 )

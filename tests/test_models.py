@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tfcourse.models import mnist_cnn, mnist_mlp
+from tfcourse.models import fast_mnist_cnn, mnist_cnn, mnist_mlp
 
 
 def test_cnn_parameter_count_from_the_formula():
@@ -34,5 +34,32 @@ def test_mlp_shapes_and_count():
     ],
 )
 def test_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_fast_mnist_cnn_parameter_count_from_the_formula():
+    model = fast_mnist_cnn()
+    # 28 -> 24 (5x5 valid) -> 12 (pool) -> 8 -> 4; dense on 4*4*32
+    expected = (5 * 5 * 1 * 16 + 16) + (5 * 5 * 16 * 32 + 32) + (4 * 4 * 32 * 128 + 128) + (128 * 10 + 10)
+    assert model.count_params() == expected
+    assert model(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 10)
+    with_bn = fast_mnist_cnn(batch_norm=True)
+    # BN replaces the conv biases: + 4 parameters per channel (gamma, beta, moving mean, variance)
+    assert with_bn.count_params() == expected - 16 - 32 + 4 * (16 + 32)
+    assert not any("RandomTranslation" in type(layer).__name__ for layer in model.layers)
+    assert any("RandomTranslation" in type(layer).__name__ for layer in fast_mnist_cnn(augment_shift=0.1).layers)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: fast_mnist_cnn(filters=(16, 32, 64)), "`filters` must hold 2 integers"),
+        (lambda: fast_mnist_cnn(dense_units=0), "`dense_units` must be an integer >= 1. Received: dense_units=0"),
+        (lambda: fast_mnist_cnn(batch_norm=1), "`batch_norm` must be a bool"),
+        (lambda: fast_mnist_cnn(augment_shift=0.5), r"`augment_shift` must be in \[0, 0.5\)"),
+    ],
+)
+def test_fast_mnist_cnn_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -9,6 +9,7 @@ it as any optimizer's `learning_rate`, evaluated per step), registered with `ker
     InverseTimeDecay(a0, k)                    a0 / (1 + k t)
     EpochInverseTimeDecay(a0, decay_rate)      a0 / (1 + decay_rate * epoch)
     EpochExponentialDecay(a0, base=0.95)       base ** epoch * a0
+    WarmupCosine(...)                          linear warm-up, then cosine decay (lesson L12)
 """
 
 from tfcourse.schedules.epoch_exponential_decay import EpochExponentialDecay
@@ -16,6 +17,7 @@ from tfcourse.schedules.epoch_inverse_time_decay import EpochInverseTimeDecay
 from tfcourse.schedules.exponential_decay import ExponentialDecay
 from tfcourse.schedules.inverse_time_decay import InverseTimeDecay
 from tfcourse.schedules.step_decay import StepDecay
+from tfcourse.schedules.warmup_cosine import WarmupCosine
 
 __all__ = [
     "EpochExponentialDecay",
@@ -23,4 +25,5 @@ __all__ = [
     "ExponentialDecay",
     "InverseTimeDecay",
     "StepDecay",
+    "WarmupCosine",
 ]
