@@ -195,7 +195,7 @@ def custom_fit(
     if warm_up_iteration:
         next(iter(dist_train), None)
     shared_iterator = iter(dist_train) if steps_per_epoch is not None else None
-    history, epoch_logs = {}, None
+    epoch_logs = None
     for epoch in range(initial_epoch, epochs):
         for tracker in train_trackers:
             tracker.reset_state()
@@ -222,11 +222,12 @@ def custom_fit(
             callback_list.on_test_end(val_logs)
             epoch_logs.update({f"val_{name}": value for name, value in val_logs.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
-        for key, value in epoch_logs.items():
-            history.setdefault(key, []).append(value)
         if everyone_stops():
             break
     if isinstance(optimizer, keras.optimizers.Optimizer) and epochs > initial_epoch:
         optimizer.finalize_variable_values(model.trainable_weights)
     callback_list.on_train_end(logs=epoch_logs)
+    # The History callback holds the logs as every callback left them (e.g. "learning_rate").
+    recorded = next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))
+    history = {key: [float(v) for v in values] for key, values in recorded.history.items()}
     return history, initial_epoch
