@@ -27,4 +27,4 @@ def test_scale_and_export_lesson_quick_run(run_lesson):
     assert (exported / "saved_model.pb").is_file() and (exported / "model.keras").is_file()
     assert len(list(out.glob("digit_*.png"))) == 6
     assert (out / "scale_and_export.png").stat().st_size > 10_000
-    assert not (out / "backup" / "training_metadata.json").exists()  # the finished run removed its backup
+    assert not (out / "backup" / "state.json").exists()  # the finished run removed its backup

@@ -7,7 +7,9 @@ and a restarted run (the same command) continues from it as if it had never stop
                             `iterations` = the learning-rate schedule's step, layers' seed
                             generators = dropout's RNG state), NumPy's and Python's global
                             RNG states and the other callbacks' state (EarlyStopping's best
-                            value and wait count, ReduceLROnPlateau's, ModelCheckpoint's ...)
+                            value and wait count, ReduceLROnPlateau's, ModelCheckpoint's
+                            best; a callback of yours: the attributes it names in
+                            `state_attributes`)
     backup_dir/state.json   {"epoch": k, "folder": "epoch-<k>", "stopped": ...}, replaced
                             atomically and only once epoch-<k> is complete
 
@@ -38,16 +40,40 @@ from tfcourse.training.strategy import is_chief, is_multi_worker
 
 STATE_FILE = "state.json"
 _SCALARS = (bool, int, float, str, type(None), np.integer, np.floating, np.bool_)
+# What a callback changes while it trains (its configuration is rebuilt by the same command).
+# Only these are restored: e.g. restoring `min_delta` would undo the sign flip Keras applies
+# once on the first epoch end. A callback of your own lists its own in `state_attributes`.
+_KERAS_CALLBACK_STATE = (
+    (keras.callbacks.EarlyStopping, ("wait", "stopped_epoch", "best", "best_epoch", "best_weights")),
+    (keras.callbacks.ReduceLROnPlateau, ("wait", "best", "cooldown_counter")),
+    (keras.callbacks.ModelCheckpoint, ("best",)),
+)
+
+
+def _state_names(callback):
+    names = getattr(callback, "state_attributes", None)
+    if names is not None:
+        return tuple(names)
+    for cls, state in _KERAS_CALLBACK_STATE:
+        if isinstance(callback, cls):
+            return state
+    return ()
 
 
 def _callback_state(callback):
-    """The callback's restorable attributes: scalars (JSON) and lists of arrays (best_weights)."""
+    """The callback's training state: scalars (JSON) and lists of arrays (best_weights)."""
     scalars, arrays = {}, {}
-    for name, value in vars(callback).items():
+    for name in _state_names(callback):
+        value = getattr(callback, name, None)
         if isinstance(value, _SCALARS):
             scalars[name] = value.item() if isinstance(value, np.generic) else value
-        elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+        elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
             arrays[name] = value
+        else:
+            raise ValueError(
+                f"`{type(callback).__name__}.{name}` must be a number, string, None or a list of arrays "
+                f"to be backed up. Received: {value!r}"
+            )
     return scalars, arrays
 
 
@@ -89,7 +115,11 @@ class TrainingBackup(keras.callbacks.Callback):
         return epochs if state.get("stopped") else min(int(state["epoch"]), epochs)
 
     def _checkpoint(self):
-        return tf.train.Checkpoint(model=self.model, optimizer=self.model.optimizer)
+        # Explicit variable lists: tracking the model object would miss the layers' seed
+        # generator states (dropout's RNG), which `model.variables` includes.
+        return tf.train.Checkpoint(
+            model_variables=list(self.model.variables), optimizer_variables=list(self.model.optimizer.variables)
+        )
 
     def on_train_begin(self, logs=None):
         state = self._state()
@@ -131,6 +161,9 @@ class TrainingBackup(keras.callbacks.Callback):
         if folder.exists():  # left by a run killed while writing it
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
+        if not self.model.optimizer.built:
+            with self.strategy.scope():
+                self.model.optimizer.build(self.model.trainable_variables)
         self._checkpoint().write(str(folder / "ckpt"))
         numpy_state = np.random.get_state()
         python_state = random.getstate()

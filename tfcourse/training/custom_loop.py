@@ -161,7 +161,7 @@ def custom_fit(
 
     @tf.function
     def any_replica(flag):
-        return strategy.reduce("MAX", strategy.run(tf.identity, args=(flag,)), axis=None)
+        return strategy.reduce("SUM", strategy.run(tf.identity, args=(flag,)), axis=None)
 
     def results(trackers, strip=""):
         return {t.name[len(strip):] if t.name.startswith(strip) else t.name: float(t.result()) for t in trackers}
