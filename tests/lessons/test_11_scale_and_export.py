@@ -14,9 +14,9 @@ def test_scale_and_export_lesson_quick_run(run_lesson):
     # fit vs the custom loop on the same 2 devices: the same arithmetic.
     assert r["history_diff_fit_vs_custom"] < 1e-5
     assert r["weights_diff_fit_vs_custom"] < 1e-5
-    # Killed in epoch 2, resumed at epoch index 1, same end point.
+    # Killed in epoch 2 (shuffled default pipeline), resumed at epoch index 1, same end point.
     assert r["resumed_initial_epoch"] == 1
-    assert r["weights_diff_resumed_vs_uninterrupted"] < 1e-6
+    assert r["weights_diff_resumed_vs_uninterrupted"] == 0.0
     # Exported, reloaded without tfcourse, same outputs; PNG digits classified.
     assert r["reload_max_diff"] < 1e-5
     assert r["test_accuracy"] > 0.8
