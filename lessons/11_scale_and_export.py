@@ -11,7 +11,9 @@ What you will learn:
 - the custom training loop (tf.GradientTape + strategy.run + tf.function, per-example losses
   summed and divided by the GLOBAL batch) next to `model.fit`: identical metrics;
 - fault tolerance: a run killed in the middle of epoch 2 resumes from its backup at epoch 2,
-  loses no finished epoch, and ends with the same weights as an uninterrupted run;
+  loses no finished epoch, and ends with exactly the weights of an uninterrupted run, on the
+  default reshuffled-every-epoch pipeline (each epoch's order is a function of (seed, epoch);
+  the backup holds weights, optimizer, RNG and callbacks' state);
 - export as a versioned SavedModel (`saved_models/<name>/<version>/`, TF Serving layout) with
   signatures for uint8 and float images returning `probabilities` and `class_id`; reload it in
   a fresh process with TensorFlow only; classify PNG digits (`tfcourse predict`).
@@ -25,7 +27,8 @@ the same computation up to float32 summation order (the replicas' gradients are 
 another order), so the runs start equal to ~1e-7 and drift apart as training amplifies the
 round-off: `--quick` ends with weights within ~1e-6, the full 3-epoch run with losses within ~3e-4,
 weights within ~1e-2 and the same accuracy (no exact equality is possible here); the resumed run
-starts at epoch index 1 and ends with exactly the uninterrupted run's weights; the reloaded
+(shuffled default pipeline, deterministic mode) starts at epoch index 1 and ends with exactly
+the uninterrupted run's weights (difference 0); the reloaded
 SavedModel gives the same probabilities (difference < 1e-5); test accuracy about 0.97
 (`--quick`: above 0.8); the PNG digits are mostly classified correctly.
 Notes followed: design card L11 (training through tf.distribute; SavedModel export and serving).
@@ -66,18 +69,14 @@ TWO_CPUS = ["/cpu:0", "/cpu:1"]
 results = {"train_examples": TRAIN, "epochs": EPOCHS, "global_batch_size": GLOBAL_BATCH}
 
 
-def data(shuffle=True):
+def data():
     """A fresh pipeline per run, batched by the GLOBAL batch, reshuffled every epoch (seeded).
 
-    Every run sees the same batches: `train` lines up fit and the custom loop, on one device
-    or many (Keras' fit under a strategy draws a warm-up batch that would otherwise shift the
-    per-epoch shuffles; see `tfcourse.training.fit`). For the resume demo we use the stored
-    (already random) order: a resumed run restarts the pipeline, so its later epochs would be
-    shuffled differently from the uninterrupted run's (harmless for training, but it would
-    hide the exact comparison).
+    Every run sees the same batches: under `train` epoch e's order is a function of
+    (seed, e) alone, on fit and the custom loop, on one device or many, and after a restart
+    from a backup (see `tfcourse.data.epoch_stream`).
     """
-    seed = args.seed if shuffle else None
-    return load_splits("mnist", batch_size=GLOBAL_BATCH, train_limit=TRAIN, shuffle_seed=seed)
+    return load_splits("mnist", batch_size=GLOBAL_BATCH, train_limit=TRAIN, shuffle_seed=args.seed)
 
 
 def build_cnn():
@@ -139,6 +138,7 @@ for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
 
 
 # %% Interrupt and resume: a crash in the middle of epoch 2, then the same call again
+# The shuffled default pipeline, in deterministic mode (bit-identical runs on this machine).
 class Crash(keras.callbacks.Callback):
     """Stands in for a killed process: raises halfway through the second epoch."""
 
@@ -151,12 +151,12 @@ class Crash(keras.callbacks.Callback):
 
 
 backup_dir = out / "backup"
-uninterrupted = train(build_cnn, data(shuffle=False).train, **COMMON)
+uninterrupted = train(build_cnn, data().train, deterministic=True, **COMMON)
 try:
-    train(build_cnn, data(shuffle=False).train, backup_dir=backup_dir, callbacks=[Crash()], **COMMON)
+    train(build_cnn, data().train, backup_dir=backup_dir, callbacks=[Crash()], deterministic=True, **COMMON)
 except KeyboardInterrupt as crash:
     print(f"interrupted: {crash}; backup files: {sorted(p.name for p in backup_dir.iterdir())}")
-resumed = train(build_cnn, data(shuffle=False).train, backup_dir=backup_dir, **COMMON)
+resumed = train(build_cnn, data().train, backup_dir=backup_dir, deterministic=True, **COMMON)
 print(f"resumed at epoch index {resumed.initial_epoch}; ran {len(resumed.history['loss'])} epoch(s)")
 results["resumed_initial_epoch"] = resumed.initial_epoch
 results["weights_diff_resumed_vs_uninterrupted"] = max_weight_diff(resumed.model, uninterrupted.model)
@@ -217,9 +217,9 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 epochs_axis = np.arange(1, EPOCHS + 1)
 for label, style in [("one_device", "-o"), ("two_devices", "--s"), ("custom", ":^")]:
     axes[0].plot(epochs_axis, runs[label].history["loss"], style, label=label.replace("_", " "))
-axes[0].plot(epochs_axis, uninterrupted.history["loss"], "-", color="gray", label="stored order")
+axes[0].plot(epochs_axis, uninterrupted.history["loss"], "-", color="gray", label="uninterrupted")
 axes[0].plot(epochs_axis[resumed.initial_epoch:], resumed.history["loss"], "x", markersize=12,
-             label="stored order, resumed")
+             label="killed, resumed")
 axes[0].set(xlabel="epoch", ylabel="training loss", title="Same numbers on 1 / 2 devices, fit / custom loop")
 axes[0].legend()
 axes[1].axis("off")

@@ -129,3 +129,31 @@ def test_bad_arguments_name_the_argument_and_range(kwargs, message):
 def test_unprepared_dataset_says_how_to_prepare(tmp_path):
     with pytest.raises(FileNotFoundError, match="tfcourse data prepare"):
         load_arrays("mnist", "train", data_dir=tmp_path)
+
+
+def test_epoch_order_is_a_function_of_seed_and_epoch():
+    """`epoch_stream`: epoch e's batches depend on (shuffle_seed, e) only, not on iterators opened."""
+    from tfcourse.data import epoch_stream
+
+    def labels_of_epochs(stream, epochs, steps=4):
+        batches = iter(stream)
+        return [np.concatenate([next(batches)[1].numpy() for _ in range(steps)]) for _ in range(epochs)]
+
+    splits = load_splits("mnist", batch_size=16, train_limit=64, validation_size=0, shuffle_seed=5)
+    for _ in range(3):  # open (and use) other iterators first: it must not matter
+        next(iter(splits.train))
+    from_start = labels_of_epochs(epoch_stream(splits.train), 3)
+    fresh = load_splits("mnist", batch_size=16, train_limit=64, validation_size=0, shuffle_seed=5)
+    from_epoch_2 = labels_of_epochs(epoch_stream(fresh.train, first_epoch=2), 1)
+    np.testing.assert_array_equal(from_epoch_2[0], from_start[2])
+    assert not np.array_equal(from_start[0], from_start[1])  # a new order every epoch
+    assert sorted(from_start[0]) == sorted(from_start[1])  # a permutation of the same examples
+    other_seed = load_splits("mnist", batch_size=16, train_limit=64, validation_size=0, shuffle_seed=6)
+    assert not np.array_equal(labels_of_epochs(epoch_stream(other_seed.train), 1)[0], from_start[0])
+    unshuffled = load_splits("mnist", batch_size=16, train_limit=64, validation_size=0, shuffle_seed=None)
+    stored = load_arrays("mnist", "train")[1][:64]
+    np.testing.assert_array_equal(labels_of_epochs(epoch_stream(unshuffled.train, 3), 1)[0], stored)
+    # Any other dataset (here the same split, mapped) has no epoch-indexed order.
+    assert epoch_stream(splits.train.map(lambda x, y: (x, y))) is None
+    with pytest.raises(ValueError, match="`first_epoch` must be an integer >= 0"):
+        epoch_stream(splits.train, -1)

@@ -14,9 +14,9 @@ def test_scale_and_export_lesson_quick_run(run_lesson):
     # fit vs the custom loop on the same 2 devices: the same arithmetic.
     assert r["history_diff_fit_vs_custom"] < 1e-5
     assert r["weights_diff_fit_vs_custom"] < 1e-5
-    # Killed in epoch 2, resumed at epoch index 1, same end point.
+    # Killed in epoch 2 (shuffled default pipeline), resumed at epoch index 1, same end point.
     assert r["resumed_initial_epoch"] == 1
-    assert r["weights_diff_resumed_vs_uninterrupted"] < 1e-6
+    assert r["weights_diff_resumed_vs_uninterrupted"] == 0.0
     # Exported, reloaded without tfcourse, same outputs; PNG digits classified.
     assert r["reload_max_diff"] < 1e-5
     assert r["test_accuracy"] > 0.8
@@ -27,4 +27,4 @@ def test_scale_and_export_lesson_quick_run(run_lesson):
     assert (exported / "saved_model.pb").is_file() and (exported / "model.keras").is_file()
     assert len(list(out.glob("digit_*.png"))) == 6
     assert (out / "scale_and_export.png").stat().st_size > 10_000
-    assert not (out / "backup" / "training_metadata.json").exists()  # the finished run removed its backup
+    assert not (out / "backup" / "state.json").exists()  # the finished run removed its backup

@@ -1,12 +1,13 @@
 """One worker of the localhost multi-worker tests (run as a script by test_multi_worker.py).
 
-    python mw_worker.py OUT_DIR BACKUP_DIR [--pause-after-epoch K] [--epochs E]
+    python mw_worker.py OUT_DIR BACKUP_DIR [--pause-after-epoch K] [--epochs E] [--early-stop]
 
 TF_CONFIG (set by the test) names the cluster and this worker's task. The worker trains the
 small model below with `tfcourse.training.train(strategy="multi_worker", jit_compile="auto")`
 and writes OUT_DIR/worker<task>.npz (final weights, history, initial_epoch, jit_compile, whether
 XLA was measured). With --pause-after-epoch it writes OUT_DIR/paused<task> after that many
-epochs and sleeps, so the test can kill it.
+epochs and sleeps, so the test can kill it. With --early-stop it trains with an EarlyStopping
+callback that stops after epoch index 1 (no epoch improves the loss by 0.5).
 """
 
 import argparse
@@ -43,7 +44,7 @@ def build_model():
     )
 
 
-def run(strategy, backup_dir=None, epochs=4, on_epoch_end=None, jit_compile=False):
+def run(strategy, backup_dir=None, epochs=4, on_epoch_end=None, jit_compile=False, callbacks=()):
     from tfcourse.training import train
 
     return train(
@@ -56,6 +57,7 @@ def run(strategy, backup_dir=None, epochs=4, on_epoch_end=None, jit_compile=Fals
         backup_dir=backup_dir,
         on_epoch_end=on_epoch_end,
         jit_compile=jit_compile,
+        callbacks=callbacks,
     )
 
 
@@ -65,9 +67,11 @@ def main():
     parser.add_argument("backup_dir", type=Path)
     parser.add_argument("--pause-after-epoch", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--early-stop", action="store_true")
     args = parser.parse_args()
     task = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
 
+    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -80,7 +84,8 @@ def main():
             time.sleep(600)
 
     # "auto" must not measure under multi-worker: it trains with jit_compile=False.
-    result = run("multi_worker", args.backup_dir, args.epochs, pause, jit_compile="auto")
+    callbacks = [keras.callbacks.EarlyStopping(monitor="loss", min_delta=0.5, patience=1)] if args.early_stop else []
+    result = run("multi_worker", args.backup_dir, args.epochs, pause, jit_compile="auto", callbacks=callbacks)
     weights = result.model.get_weights()
     np.savez(
         args.out_dir / f"worker{task}.npz",

@@ -81,10 +81,10 @@ def test_custom_loop_resumes_where_it_stopped(tmp_path):
     with pytest.raises(Exception, match="simulated crash"):
         # Iteration 0 is the warm-up draw, 1 is epoch 1; crash at batch 2 of epoch 2.
         train(_build, _crashing_dataset(x, y, crash_at_batch=2 * (N // BATCH) + 2), **kwargs)
-    assert json.loads((backup / "backup.json").read_text())["epoch"] == 1
+    assert json.loads((backup / "state.json").read_text())["epoch"] == 1
     resumed = train(_build, (x, y), **kwargs)
     assert resumed.initial_epoch == 1
     np.testing.assert_allclose(resumed.history["loss"], reference.history["loss"][1:], rtol=1e-6)
     for a, b in zip(resumed.model.get_weights(), reference.model.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
-    assert not (backup / "backup.json").exists()
+    assert not (backup / "state.json").exists()

@@ -122,7 +122,7 @@ def test_two_workers_match_single_device_and_each_other(tmp_path, reference):
     for a, b in zip(_weights(results[0]), _weights(results[1])):
         np.testing.assert_array_equal(a, b)
     # A finished run deletes its backup, so the next run starts fresh.
-    assert not (tmp_path / "backup" / "backup.json").exists()
+    assert not (tmp_path / "backup" / "state.json").exists()
 
 
 def test_killed_worker_then_restart_resumes_from_backup(tmp_path, reference):
@@ -139,7 +139,7 @@ def test_killed_worker_then_restart_resumes_from_backup(tmp_path, reference):
         procs[1].wait(timeout=30)
     finally:
         _kill(procs)  # ... and the stuck chief is stopped too
-    assert json.loads((backup / "backup.json").read_text())["epoch"] == 2
+    assert json.loads((backup / "state.json").read_text())["epoch"] == 2
 
     procs = _start_workers(tmp_path, backup)
     try:
@@ -153,3 +153,18 @@ def test_killed_worker_then_restart_resumes_from_backup(tmp_path, reference):
         np.testing.assert_allclose(result["loss"], ref_loss[2:], rtol=1e-5)
         for got, want in zip(_weights(result), ref_weights):
             np.testing.assert_allclose(got, want, atol=ATOL)
+
+
+def test_early_stopping_stops_both_workers_at_the_same_epoch(tmp_path):
+    """EarlyStopping runs on each worker (custom loop); both see the same all-reduced logs and stop
+    together after epoch index 1 of 6 (a lone stop would leave the other worker hanging)."""
+    procs = _start_workers(tmp_path, tmp_path / "backup", extra=("--epochs", "6", "--early-stop"))
+    try:
+        _wait(procs, tmp_path)
+    finally:
+        _kill(procs)
+    results = [np.load(tmp_path / f"worker{i}.npz") for i in range(2)]
+    assert [len(r["loss"]) for r in results] == [2, 2]
+    np.testing.assert_array_equal(results[0]["loss"], results[1]["loss"])
+    for a, b in zip(_weights(results[0]), _weights(results[1])):
+        np.testing.assert_array_equal(a, b)

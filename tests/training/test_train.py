@@ -171,8 +171,6 @@ def test_validation_errors():
         train(build, (x, y[:3]), epochs=1, global_batch_size=8)
     with pytest.raises(ValueError, match="`global_batch_size` must be a multiple of the number of replicas"):
         train(build, (x, y), epochs=1, global_batch_size=7, strategy="mirrored", devices=TWO)
-    with pytest.raises(ValueError, match="`callbacks` are only supported with loop='fit'"):
-        train(build, (x, y), epochs=1, global_batch_size=8, loop="custom", callbacks=[keras.callbacks.History()])
     import tensorflow as tf
 
     with pytest.raises(ValueError, match="`data` must be finite"):

@@ -7,7 +7,7 @@
 """
 
 from tfcourse.data.errors import DataSourceError
-from tfcourse.data.pipeline import DatasetSplits, SplitsInfo, class_names, load_arrays, load_splits
+from tfcourse.data.pipeline import DatasetSplits, SplitsInfo, class_names, epoch_stream, load_arrays, load_splits
 from tfcourse.data.preparation import DATASETS, PrepareResult, dataset_path, prepare, resolve_data_dir
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "SplitsInfo",
     "class_names",
     "dataset_path",
+    "epoch_stream",
     "load_arrays",
     "load_splits",
     "prepare",

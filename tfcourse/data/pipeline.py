@@ -9,6 +9,16 @@
     validation  = the last `validation_size` images of TFDS's train split (the classic
                   50,000 / 10,000 split of MNIST for the default 10,000)
 
+Resumable order: a training epoch's order is a pure function of (shuffle_seed, epoch):
+
+    order(epoch) = stateless_shuffle(range(N), seed=(shuffle_seed, epoch))
+
+`tfcourse.training.train` reads the batches of epoch e straight from that function
+(`epoch_stream(splits.train, first_epoch=e)`), so a run restarted from a backup at epoch e
+sees exactly the batches the uninterrupted run saw, however many iterators either process
+opened. Iterated on its own (`for batch in splits.train`, `model.fit(splits.train)`), the
+dataset reshuffles on every pass (k-th pass of this object = a new seeded order).
+
 Speed: each split is decoded from TFDS once per process and held in memory as uint8
 (~47 MB for 60,000 images: what `cache()` would hold, without a first slow epoch). Each
 training epoch shuffles indices with the seed and gathers whole batches, then scales the
@@ -22,7 +32,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from tfcourse._validation import check_in_range, check_one_of, check_positive_int
+from tfcourse._validation import check_in_range, check_int, check_one_of, check_positive_int
 from tfcourse.data.preparation import DATASETS, resolve_data_dir
 
 NORMALIZATIONS = ("scale", "standardize", None)
@@ -103,6 +113,47 @@ def class_names(name, data_dir=None):
     return tuple(builder.info.features["label"].names)
 
 
+_EPOCH_BATCHES = "_tfcourse_epoch_batches"  # attribute of a train dataset: epoch -> its batches
+
+
+def epoch_stream(dataset, first_epoch=0):
+    """Endless batches of epochs first_epoch, first_epoch + 1, ... of an epoch-ordered dataset.
+
+    Introduced in lesson L11 (exact resume). For `load_splits(...).train` (shuffled or not)
+    epoch e's batches are a function of (shuffle_seed, e) alone (see the module docstring);
+    returns None for any other dataset, whose order depends on its own iteration state.
+    """
+    epoch_batches = getattr(dataset, _EPOCH_BATCHES, None)
+    if epoch_batches is None:
+        return None
+    import tensorflow as tf
+
+    first_epoch = check_int("first_epoch", first_epoch, low=0)
+    return tf.data.Dataset.counter(first_epoch).flat_map(epoch_batches).prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_batches(images, labels, batch_size, normalize, *, seed, drop_remainder):
+    """epoch -> that epoch's batches: order = stateless_shuffle(range(N), (seed, epoch))."""
+    import tensorflow as tf
+
+    images = tf.constant(images)
+    labels = tf.constant(labels)
+    count = int(images.shape[0])
+
+    def batches(epoch):
+        indices = tf.range(count, dtype=tf.int64)
+        if seed is not None:
+            key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+            indices = tf.random.experimental.stateless_shuffle(indices, seed=key)
+        return (
+            tf.data.Dataset.from_tensor_slices(indices)
+            .batch(batch_size, drop_remainder=drop_remainder)
+            .map(lambda index: normalize(tf.gather(images, index), tf.gather(labels, index)))
+        )
+
+    return batches
+
+
 def _batches(images, labels, batch_size, normalize, *, seed=None, drop_remainder=False):
     import tensorflow as tf
 
@@ -144,7 +195,9 @@ def load_splits(
         validation_size: images carved from the end of the train split, 0..59,999.
         flatten: yield (B, 784) instead of (B, 28, 28, 1), for dense models.
         shuffle_seed: seed of the per-epoch training shuffle (reshuffled every epoch,
-            same sequence of orders for the same seed); None disables shuffling.
+            same sequence of orders for the same seed; under `tfcourse.training.train`
+            epoch e's order is a function of (shuffle_seed, e), see `epoch_stream`);
+            None disables shuffling.
         augment: optional `fn(images, labels) -> (images, labels)` applied to each
             normalized training batch (never to validation or test).
         data_dir: TFDS data directory (default: `$TFDS_DATA_DIR` or ~/tensorflow_datasets).
@@ -192,6 +245,10 @@ def load_splits(
         train_images, train_labels, batch_size, normalize_and_augment,
         seed=shuffle_seed, drop_remainder=drop_remainder,
     ).prefetch(tf.data.AUTOTUNE)
+    setattr(train, _EPOCH_BATCHES, _epoch_batches(
+        train_images, train_labels, batch_size, normalize_and_augment,
+        seed=shuffle_seed, drop_remainder=drop_remainder,
+    ))  # fmt: skip
     # Evaluation batches are the same every epoch: normalize once, then replay from cache.
     validation = (
         _batches(all_images[cut:], all_labels[cut:], batch_size, normalize).cache().prefetch(tf.data.AUTOTUNE)

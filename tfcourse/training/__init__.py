@@ -9,10 +9,12 @@ On several machines set TF_CONFIG on each and call `train(..., strategy="multi_w
 MultiWorkerMirroredStrategy (keras-team/keras#20585).
 """
 
+from tfcourse.training.backup import TrainingBackup
 from tfcourse.training.custom_loop import custom_fit, per_example_loss
 from tfcourse.training.determinism import enable_determinism
 from tfcourse.training.export import export, next_version
-from tfcourse.training.fit import TrainResult, resolve_mixed_precision, train
+from tfcourse.training.fit import TrainResult, train
+from tfcourse.training.setup import resolve_mixed_precision
 from tfcourse.training.strategy import (
     cluster_size,
     get_strategy,
@@ -22,10 +24,13 @@ from tfcourse.training.strategy import (
     resolve_strategy_name,
     with_shard_policy,
 )
+from tfcourse.training.summaries import EpochSummaries
 from tfcourse.training.xla_choice import XlaChoice, choose_jit_compile
 
 __all__ = [
+    "EpochSummaries",
     "TrainResult",
+    "TrainingBackup",
     "XlaChoice",
     "choose_jit_compile",
     "cluster_size",

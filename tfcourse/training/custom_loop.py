@@ -18,23 +18,26 @@ gradient equal to the single-device gradient; dividing by n_r would multiply it 
 the classic custom-loop mismatch with `fit`.
 
 Unlike `model.fit` in Keras 3.15 (keras-team/keras#20585), this loop also runs under
-`MultiWorkerMirroredStrategy`. Backups (`backup_dir`) make a killed run resume at the
-first unfinished epoch: every worker saves (non-chief workers into a scratch folder that
-is then deleted), the chief's copy is the one restored.
-"""
+`MultiWorkerMirroredStrategy`. It drives a `keras.callbacks.CallbackList` exactly where
+`fit` calls its hooks, so any Keras callback (BackupAndRestore, ModelCheckpoint,
+EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TensorBoard, your own) runs the
+same under both loops:
 
-import json
-import shutil
-from pathlib import Path
+    on_train_begin                     # BackupAndRestore may set the initial epoch here
+    for epoch in initial_epoch .. epochs-1:
+        reset metrics; on_epoch_begin(epoch)
+        for step: on_train_batch_begin(step); train step; on_train_batch_end(step, logs)
+                  stop if model.stop_training
+        validation: on_test_begin, on_test_batch_begin/end, on_test_end(val logs)
+        on_epoch_end(epoch, logs incl. val_*)    # e.g. EarlyStopping sets model.stop_training
+        stop if model.stop_training (under several workers: if any worker says so)
+    on_train_end(last epoch logs)
+"""
 
 import keras
 import tensorflow as tf
 
-from tfcourse._atomic import atomic_write_text
-from tfcourse.training.strategy import is_chief, is_multi_worker
-from tfcourse.training.summaries import EpochSummaries
-
-_BACKUP_META = "backup.json"
+from tfcourse.training.strategy import is_multi_worker
 
 
 def per_example_loss(loss):
@@ -57,52 +60,6 @@ def per_example_loss(loss):
     )
 
 
-class _Backup:
-    """Epoch-level backup of model + optimizer + epoch counter with tf.train.Checkpoint."""
-
-    def __init__(self, backup_dir, model, optimizer, strategy):
-        self.dir = Path(backup_dir)
-        self.strategy = strategy
-        self.chief = is_chief(strategy)
-        if is_multi_worker(strategy) and not self.chief:
-            task_id = strategy.cluster_resolver.task_id
-            self.write_dir = self.dir / f".scratch-worker-{task_id}"
-        else:
-            self.write_dir = self.dir
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
-
-    def restore(self):
-        """Restore the latest backup (if any); return the epoch to start from."""
-        meta_path = self.dir / _BACKUP_META
-        if not meta_path.exists():
-            return 0
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        self.checkpoint.read(str(self.dir / meta["checkpoint"])).assert_existing_objects_matched()
-        return int(meta["epoch"])
-
-    def save(self, epoch):
-        """Back up after `epoch` finished epochs (every worker must call this)."""
-        self.write_dir.mkdir(parents=True, exist_ok=True)
-        name = f"ckpt-{epoch}"
-        self.checkpoint.write(str(self.write_dir / name))
-        if self.chief:
-            # The metadata file is written last and atomically: it names only a complete checkpoint.
-            meta = {"epoch": epoch, "checkpoint": name}
-            atomic_write_text(self.dir / _BACKUP_META, json.dumps(meta) + "\n")
-            for old in self.dir.glob("ckpt-*"):
-                if not old.name.startswith(name + "."):
-                    old.unlink()
-        else:
-            shutil.rmtree(self.write_dir, ignore_errors=True)
-
-    def delete(self):
-        """Remove the backup after a finished run, so the next run starts fresh."""
-        if self.chief:
-            (self.dir / _BACKUP_META).unlink(missing_ok=True)
-            for old in self.dir.glob("ckpt-*"):
-                old.unlink()
-
-
 def custom_fit(
     model,
     dataset,
@@ -113,11 +70,9 @@ def custom_fit(
     steps_per_epoch=None,
     metrics=(),
     validation_data=None,
-    backup_dir=None,
-    checkpoint_dir=None,
-    tensorboard_dir=None,
+    callbacks=(),
+    initial_epoch=0,
     jit_compile=False,
-    epoch_callback=None,
     warm_up_iteration=True,
     verbose=0,
 ):
@@ -126,8 +81,10 @@ def custom_fit(
     Introduced in lesson L11. `dataset` yields (x, y) batches of the GLOBAL batch size with
     its auto-shard policy already set; it is distributed here with
     `strategy.experimental_distribute_dataset`. `metrics` are metric objects created in the
-    strategy scope (named like fit's history keys). `epoch_callback(epoch, logs)` is called
-    after each finished (and backed-up) epoch. Returns (history dict, initial_epoch).
+    strategy scope (named like fit's history keys). `callbacks` are Keras callbacks, called
+    where `model.fit` calls them (see the module docstring); `initial_epoch` as in `fit`
+    (a restoring BackupAndRestore overrides it, as in `fit`). Returns (history dict,
+    initial_epoch).
 
     `steps_per_epoch=None` runs each epoch over a fresh iterator until the data ends; with
     a number, `dataset` must repeat and one iterator serves every epoch (what `train` does,
@@ -185,6 +142,9 @@ def custom_fit(
     def local_count(y):
         return tf.cast(tf.shape(y)[0], "float32")
 
+    train_trackers = [loss_tracker, *metrics]
+    val_trackers = [val_loss_tracker, *val_metrics]
+
     @tf.function
     def train_step(batch):
         x, y = batch
@@ -192,59 +152,82 @@ def custom_fit(
         # one collective in cross-replica context, before the gradient all-reduce.
         n_global = strategy.reduce("SUM", strategy.run(local_count, args=(y,)), axis=None)
         strategy.run(train_replica_step, args=(x, y, n_global))
+        return {t.name: t.result() for t in train_trackers}
 
     @tf.function
     def test_step(batch):
         strategy.run(test_replica_step, args=batch)
+        return {t.name: t.result() for t in val_trackers}
+
+    @tf.function
+    def any_replica(flag):
+        return strategy.reduce("SUM", strategy.run(tf.identity, args=(flag,)), axis=None)
+
+    def results(trackers, strip=""):
+        return {t.name[len(strip):] if t.name.startswith(strip) else t.name: float(t.result()) for t in trackers}
+
+    def everyone_stops():
+        """model.stop_training, agreed by all workers (a lone stop would hang the others' collectives)."""
+        stop = bool(model.stop_training)
+        if is_multi_worker(strategy):
+            stop = bool(any_replica(tf.constant(1.0 if stop else 0.0)) > 0)
+            model.stop_training = stop
+        return stop
 
     dist_train = strategy.experimental_distribute_dataset(dataset)
     dist_val = (
         strategy.experimental_distribute_dataset(validation_data) if validation_data is not None else None
     )
-    backup = _Backup(backup_dir, model, optimizer, strategy) if backup_dir is not None else None
-    initial_epoch = backup.restore() if backup is not None else 0
-    chief = is_chief(strategy)
-    writer = EpochSummaries(tensorboard_dir) if (tensorboard_dir is not None and chief) else None
+    callback_list = keras.callbacks.CallbackList(
+        list(callbacks),
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps_per_epoch,
+        model=model,
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    # Keras's protocol, as in `fit`: a restoring BackupAndRestore sets model._initial_epoch.
+    initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
 
     if warm_up_iteration:
         next(iter(dist_train), None)
     shared_iterator = iter(dist_train) if steps_per_epoch is not None else None
-    history = {}
+    epoch_logs = None
     for epoch in range(initial_epoch, epochs):
-        for tracker in [loss_tracker, *metrics]:
+        for tracker in train_trackers:
             tracker.reset_state()
-        if shared_iterator is None:
-            for batch in dist_train:
-                train_step(batch)
-        else:
-            for _ in range(steps_per_epoch):
-                train_step(next(shared_iterator))
-        logs = {"loss": float(loss_tracker.result())}
-        logs.update({m.name: float(m.result()) for m in metrics})
+        callback_list.on_epoch_begin(epoch)
+        batches = enumerate(dist_train) if shared_iterator is None else (
+            (step, next(shared_iterator)) for step in range(steps_per_epoch)
+        )
+        for step, batch in batches:
+            callback_list.on_train_batch_begin(step)
+            logs = train_step(batch)
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        epoch_logs = results(train_trackers)
         if dist_val is not None:
-            for tracker in [val_loss_tracker, *val_metrics]:
+            for tracker in val_trackers:
                 tracker.reset_state()
-            for batch in dist_val:
-                test_step(batch)
-            logs["val_loss"] = float(val_loss_tracker.result())
-            logs.update({f"val_{m.name}": float(m.result()) for m in val_metrics})
-        for key, value in logs.items():
-            history.setdefault(key, []).append(value)
-        if writer is not None:
-            writer.write(epoch, logs)
-        if checkpoint_dir is not None and chief:
-            path = Path(checkpoint_dir) / f"epoch_{epoch + 1:03d}.keras"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            model.save(path)
-        if backup is not None:
-            backup.save(epoch + 1)
-        if verbose:
-            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-            print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
-        if epoch_callback is not None:
-            epoch_callback(epoch, logs)
-    if backup is not None:
-        backup.delete()
-    if writer is not None:
-        writer.close()
+            callback_list.on_test_begin()
+            for step, batch in enumerate(dist_val):
+                callback_list.on_test_batch_begin(step)
+                logs = test_step(batch)
+                callback_list.on_test_batch_end(step, logs)
+            val_logs = results(val_trackers, strip="val_")
+            callback_list.on_test_end(val_logs)
+            epoch_logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if everyone_stops():
+            break
+    if isinstance(optimizer, keras.optimizers.Optimizer) and epochs > initial_epoch:
+        optimizer.finalize_variable_values(model.trainable_weights)
+    callback_list.on_train_end(logs=epoch_logs)
+    # The History callback holds the logs as every callback left them (e.g. "learning_rate").
+    recorded = next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))
+    history = {key: [float(v) for v in values] for key, values in recorded.history.items()}
     return history, initial_epoch

@@ -25,32 +25,44 @@ therefore makes that warm-up draw on every path (fit on the default strategy, an
 custom loop). Keras also opens a spare iterator at each epoch end; so for a dataset of known
 length `train` repeats it and runs `steps_per_epoch` steps per epoch from one iterator in both
 loops. All four combinations (fit / custom, 1 / N devices) then see the same batches.
+
+Exact resume: `tfcourse.data.load_splits(...).train` carries its order as a function of
+(seed, epoch); `train` then reads epoch e's batches from that function
+(`tfcourse.data.epoch_stream`), starting at the epoch the backup (`backup_dir`,
+`tfcourse.training.backup.TrainingBackup`) says, so a killed and restarted run sees the
+batches, weights, optimizer state, RNG state and callbacks' state of the uninterrupted run.
+
+    train = check arguments -> strategy, loop -> resolve jit_compile="auto" (throwaway models)
+            -> build_and_compile (tfcourse.training.setup) -> data stream from the backup's
+            epoch -> callbacks (checkpoints, summaries, user's, backup) -> fit or custom_fit
 """
 
-import contextlib
 import dataclasses
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfcourse._validation import check_one_of, check_positive_int
+from tfcourse.data import epoch_stream
+from tfcourse.training.backup import TrainingBackup
 from tfcourse.training.custom_loop import custom_fit
 from tfcourse.training.determinism import enable_determinism
+from tfcourse.training.setup import PRECISIONS, as_dataset, build_and_compile, resolve_mixed_precision
 from tfcourse.training.strategy import (
     SHARD_POLICIES,
     get_strategy,
+    is_chief,
     is_multi_worker,
     per_replica_batch_size,
     with_shard_policy,
 )
-from tfcourse.training.summaries import EpochSummariesCallback
+from tfcourse.training.summaries import EpochSummaries
 from tfcourse.training.xla_choice import choose_jit_compile
 
 LOOPS = ("auto", "fit", "custom")
 JIT_COMPILE = (False, True, "auto")
-PRECISIONS = (None, "auto", "float32", "mixed_float16", "mixed_bfloat16")
+__all__ = ["PRECISIONS", "TrainResult", "resolve_mixed_precision", "train"]
 
 
 @dataclasses.dataclass
@@ -79,91 +91,6 @@ class TrainResult:
     per_replica_batch_size: int
     jit_compile: bool = False
     xla_timings: dict | None = None
-
-
-def resolve_mixed_precision(mixed_precision):
-    """The dtype policy name for `mixed_precision` (lesson L11).
-
-    None / "float32" -> "float32"; "auto" -> "mixed_float16" on a GPU, "mixed_bfloat16" on CPU.
-    """
-    check_one_of("mixed_precision", mixed_precision, PRECISIONS)
-    if mixed_precision in (None, "float32"):
-        return "float32"
-    if mixed_precision == "auto":
-        return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
-    return mixed_precision
-
-
-@contextlib.contextmanager
-def _dtype_policy(name):
-    """Build layers under dtype policy `name`, restoring the previous policy afterwards."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def _as_dataset(data, global_batch_size, name):
-    if data is None:
-        return None
-    if isinstance(data, tf.data.Dataset):
-        return data
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = (np.asarray(a) for a in data)
-        if len(x) != len(y):
-            raise ValueError(
-                f"`{name}` arrays must have the same length. Received: {len(x)} images, {len(y)} labels"
-            )
-        return tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch_size)
-    raise ValueError(
-        f"`{name}` must be a tf.data.Dataset of (x, y) batches or an (x, y) tuple of arrays. "
-        f"Received: {name}={type(data).__name__}"
-    )
-
-
-def _resolve_metrics(metrics, label_spec, output_units):
-    """Metric objects with fit-style names; "accuracy" picks the right accuracy variant."""
-    resolved = []
-    for metric in metrics:
-        if isinstance(metric, keras.metrics.Metric):
-            resolved.append(metric.__class__.from_config(metric.get_config()))
-        elif metric in ("accuracy", "acc"):
-            sparse = label_spec.shape.rank == 1 or label_spec.shape[-1] == 1
-            if output_units == 1:
-                resolved.append(keras.metrics.BinaryAccuracy(name="accuracy"))
-            elif sparse:
-                resolved.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
-            else:
-                resolved.append(keras.metrics.CategoricalAccuracy(name="accuracy"))
-        elif isinstance(metric, str):
-            found = keras.metrics.get(metric)
-            if isinstance(found, keras.metrics.Metric):
-                resolved.append(found)
-            else:
-                resolved.append(keras.metrics.MeanMetricWrapper(found, name=metric))
-        else:
-            raise ValueError(
-                f"`metrics` must hold metric names or keras.metrics.Metric objects. Received: {metric!r}"
-            )
-    return resolved
-
-
-def _make_optimizer(optimizer):
-    """A fresh optimizer (created inside the strategy scope) from a name, instance or factory."""
-    if isinstance(optimizer, str):
-        return keras.optimizers.get(optimizer)
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        return optimizer.__class__.from_config(optimizer.get_config())
-    if callable(optimizer):
-        made = optimizer()
-        if isinstance(made, keras.optimizers.Optimizer):
-            return made
-    raise ValueError(
-        "`optimizer` must be an optimizer name, a keras.optimizers.Optimizer or a function "
-        f"returning one. Received: optimizer={optimizer!r}"
-    )
 
 
 def train(
@@ -226,13 +153,76 @@ def train(
                        shuffles combine the global seed with their own, so seed
                        (`keras.utils.set_random_seed`) before building a shuffled dataset.
     shard_policy:      "data" | "file" | "auto" | "off", set on the dataset on purpose.
-    tensorboard_dir, checkpoint_dir, backup_dir: TensorBoard logs, one `.keras` file per
-                       epoch, and a backup from which a killed run resumes at the first
+    tensorboard_dir, checkpoint_dir, backup_dir: Keras callbacks added on both loops:
+                       epoch scalars for TensorBoard (`EpochSummaries`), one `.keras` file
+                       per epoch (`keras.callbacks.ModelCheckpoint`), both written by the
+                       chief worker only, and a backup of the whole training state
+                       (`TrainingBackup`) from which a killed run resumes at the first
                        unfinished epoch (deleted when training finishes).
-    callbacks:         extra Keras callbacks (fit loop only).
+    callbacks:         extra Keras callbacks, run the same way by both loops (EarlyStopping,
+                       LearningRateScheduler, ReduceLROnPlateau, your own ...); with
+                       `backup_dir` their state is backed up and restored too.
     on_epoch_end:      function(epoch, logs) called after each finished epoch (after its
                        backup is written), in both loops.
+
+    Exact resume: with `backup_dir`, a run killed at any moment and started again with the
+    same call continues at the first unfinished epoch and, in deterministic mode, ends with
+    bit-identical weights, when `data` is a `tfcourse.data.load_splits` train split (whose
+    order is a function of (seed, epoch)) or an unshuffled pipeline. Other reshuffling
+    pipelines restart their sequence of orders (same epochs, other batches).
     """
+    epochs, global_batch_size, steps_per_execution = _check_arguments(
+        build_model, epochs, global_batch_size, steps_per_execution, loop, shard_policy, jit_compile, seed, deterministic
+    )
+    policy = resolve_mixed_precision(mixed_precision)
+    strategy = get_strategy(strategy, devices=devices)
+    loop = _resolve_loop(loop, strategy)
+    replica_batch = per_replica_batch_size(global_batch_size, strategy)
+
+    _seed_everything(seed, deterministic)
+    compile_options = dict(optimizer=optimizer, loss=loss, metrics=metrics, steps_per_execution=steps_per_execution)
+    xla_timings = None
+    if jit_compile == "auto":
+        choice = choose_jit_compile(
+            build_model, data, global_batch_size=global_batch_size, strategy=strategy, loop=loop,
+            mixed_precision=mixed_precision, **compile_options,
+        )  # fmt: skip
+        jit_compile, xla_timings = choice.jit_compile, choice.timings
+        if verbose:
+            print(f"jit_compile='auto' -> {jit_compile}: {choice.reason}", flush=True)
+        _seed_everything(seed, deterministic)  # the trial models drew from the RNGs: start over
+
+    dataset = as_dataset(data, global_batch_size, "data")
+    validation = as_dataset(validation_data, global_batch_size, "validation_data")
+    if validation is not None:
+        validation = with_shard_policy(validation, shard_policy)
+    model, compiled_metrics = build_and_compile(
+        build_model, strategy, dataset.element_spec, policy=policy, jit_compile=jit_compile, **compile_options
+    )
+    backup = TrainingBackup(backup_dir, strategy=strategy) if backup_dir is not None else None
+    initial_epoch = backup.saved_epoch(epochs) if backup is not None else 0
+    stream, steps_per_epoch, pure_order = _training_stream(dataset, initial_epoch)
+    stream = with_shard_policy(stream, shard_policy)
+    all_callbacks = _callbacks(strategy, checkpoint_dir, tensorboard_dir, callbacks, backup, on_epoch_end)
+    run = dict(epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+               validation_data=validation, callbacks=all_callbacks, verbose=verbose)  # fmt: skip
+    if loop == "custom":
+        history, initial_epoch = custom_fit(
+            model, stream, strategy=strategy, loss=loss, metrics=compiled_metrics, jit_compile=jit_compile,
+            warm_up_iteration=not pure_order, **run,
+        )  # fmt: skip
+    else:
+        with strategy.scope():
+            keras_warms_up = tf.distribute.has_strategy()  # False for the default strategy
+        if not (pure_order or keras_warms_up):
+            next(iter(stream), None)  # the warm-up draw Keras makes under a strategy (module docstring)
+        fitted = model.fit(stream, shuffle=False, **run)
+        history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
+    return TrainResult(model, history, strategy, loop, initial_epoch, replica_batch, jit_compile, xla_timings)
+
+
+def _check_arguments(build_model, epochs, global_batch_size, steps_per_execution, loop, shard_policy, jit_compile,
+                     seed, deterministic):  # fmt: skip
     epochs = check_positive_int("epochs", epochs)
     global_batch_size = check_positive_int("global_batch_size", global_batch_size)
     steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
@@ -242,131 +232,67 @@ def train(
         # check_one_of's message, but 0 / 1 (equal to False / True) are refused too.
         options = ", ".join(repr(c) for c in JIT_COMPILE)
         raise ValueError(f"`jit_compile` must be one of {options}. Received: jit_compile={jit_compile!r}")
-    policy = resolve_mixed_precision(mixed_precision)
     if not callable(build_model):
         raise ValueError(
             f"`build_model` must be a function returning a Keras model. Received: build_model={build_model!r}"
         )
     if deterministic and seed is None:
         raise ValueError("`seed` must be an integer when deterministic=True. Received: seed=None")
+    return epochs, global_batch_size, steps_per_execution
 
-    strategy = get_strategy(strategy, devices=devices)
+
+def _resolve_loop(loop, strategy):
+    """"auto" -> fit, or the custom loop under MultiWorkerMirroredStrategy (keras#20585)."""
     if loop == "auto":
-        loop = "custom" if is_multi_worker(strategy) else "fit"
+        return "custom" if is_multi_worker(strategy) else "fit"
     if loop == "fit" and is_multi_worker(strategy):
         raise ValueError(
             "`loop` must be 'custom' or 'auto' under MultiWorkerMirroredStrategy: Keras 3 "
             "`model.fit` fails there (keras-team/keras#20585). Received: loop='fit'"
         )
-    if loop == "custom" and callbacks:
-        raise ValueError(
-            "`callbacks` are only supported with loop='fit'; the custom loop takes "
-            f"tensorboard_dir, checkpoint_dir and backup_dir. Received: callbacks={list(callbacks)!r}"
-        )
-    replica_batch = per_replica_batch_size(global_batch_size, strategy)
+    return loop
 
-    def seed_everything():
-        if deterministic:
-            enable_determinism(seed)
-        elif seed is not None:
-            keras.utils.set_random_seed(seed)
 
-    seed_everything()
-    xla_timings = None
-    if jit_compile == "auto":
-        choice = choose_jit_compile(
-            build_model,
-            data,
-            global_batch_size=global_batch_size,
-            strategy=strategy,
-            optimizer=optimizer,
-            loss=loss,
-            loop=loop,
-            mixed_precision=mixed_precision,
-        )
-        jit_compile, xla_timings = choice.jit_compile, choice.timings
-        if verbose:
-            print(f"jit_compile='auto' -> {jit_compile}: {choice.reason}", flush=True)
-        seed_everything()  # the trial models drew from the RNGs: start over as without "auto"
+def _seed_everything(seed, deterministic):
+    if deterministic:
+        enable_determinism(seed)
+    elif seed is not None:
+        keras.utils.set_random_seed(seed)
 
-    dataset = _as_dataset(data, global_batch_size, "data")
-    # Known length: repeat it and run `steps_per_epoch` steps per epoch from ONE iterator in
-    # both loops, so per-iteration pipeline state (reshuffling) advances identically.
+
+def _training_stream(dataset, initial_epoch):
+    """(batches for all epochs from `initial_epoch` on, steps per epoch, order is pure).
+
+    An epoch-ordered dataset (`load_splits(...).train`) gives epoch e's batches from (seed, e).
+    Any other dataset of known length is repeated and read from ONE iterator in both loops,
+    so per-iteration pipeline state (reshuffling) advances identically; unknown length runs
+    each epoch over a fresh iterator until the data ends.
+    """
     steps_per_epoch = int(dataset.cardinality())
     if steps_per_epoch == int(tf.data.INFINITE_CARDINALITY):
         raise ValueError(
             "`data` must be finite (one epoch = one pass); remove `.repeat()`. Received: an infinite dataset"
         )
+    stream = epoch_stream(dataset, initial_epoch)
+    if stream is not None and steps_per_epoch > 0:
+        return stream, steps_per_epoch, True
     if steps_per_epoch > 0:
-        dataset = dataset.repeat()
-    else:
-        steps_per_epoch = None
-    dataset = with_shard_policy(dataset, shard_policy)
-    validation = _as_dataset(validation_data, global_batch_size, "validation_data")
-    if validation is not None:
-        validation = with_shard_policy(validation, shard_policy)
-    label_spec = dataset.element_spec[1]
+        return dataset.repeat(), steps_per_epoch, False
+    return dataset, None, False
 
-    with strategy.scope():
-        # Keras 3 `fit` draws one batch from a fresh iterator before training when the model
-        # was built under a (non-default) strategy (see the module docstring).
-        keras_warms_up = tf.distribute.has_strategy()
-        with _dtype_policy(policy):
-            model = build_model()
-        if not isinstance(model, keras.Model):
-            raise ValueError(f"`build_model` must return a keras.Model. Received: {type(model).__name__}")
-        if not model.built:
-            model.build(dataset.element_spec[0].shape)
-        output_units = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
-        compiled_metrics = _resolve_metrics(metrics, label_spec, output_units)
-        model.compile(
-            optimizer=_make_optimizer(optimizer),
-            loss=loss,
-            metrics=compiled_metrics,
-            steps_per_execution=steps_per_execution,
-            jit_compile=jit_compile,
-        )
 
-    if loop == "custom":
-        history, initial_epoch = custom_fit(
-            model,
-            dataset,
-            epochs=epochs,
-            strategy=strategy,
-            loss=loss,
-            steps_per_epoch=steps_per_epoch,
-            metrics=compiled_metrics,
-            validation_data=validation,
-            backup_dir=backup_dir,
-            checkpoint_dir=checkpoint_dir,
-            tensorboard_dir=tensorboard_dir,
-            jit_compile=jit_compile,
-            epoch_callback=on_epoch_end,
-            verbose=verbose,
-        )
-    else:
-        if not keras_warms_up:
-            next(iter(dataset), None)  # the same warm-up iteration as under a strategy
-        all_callbacks = []
-        if backup_dir is not None:
-            all_callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True))
-        if checkpoint_dir is not None:
-            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-            all_callbacks.append(keras.callbacks.ModelCheckpoint(str(Path(checkpoint_dir) / "epoch_{epoch:03d}.keras")))
-        if tensorboard_dir is not None:
-            all_callbacks.append(EpochSummariesCallback(tensorboard_dir))
-        all_callbacks.extend(callbacks)
-        if on_epoch_end is not None:
-            all_callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end))
-        fitted = model.fit(
-            dataset,
-            validation_data=validation,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=all_callbacks,
-            verbose=verbose,
-            shuffle=False,
-        )
-        history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
-        initial_epoch = epochs - len(history.get("loss", []))
-    return TrainResult(model, history, strategy, loop, initial_epoch, replica_batch, jit_compile, xla_timings)
+def _callbacks(strategy, checkpoint_dir, tensorboard_dir, user_callbacks, backup, on_epoch_end):
+    """Engine callbacks around the user's: writers (chief only), then the backup, then on_epoch_end."""
+    made = []
+    if is_chief(strategy) and checkpoint_dir is not None:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        made.append(keras.callbacks.ModelCheckpoint(str(Path(checkpoint_dir) / "epoch_{epoch:03d}.keras")))
+    if is_chief(strategy) and tensorboard_dir is not None:
+        made.append(EpochSummaries(tensorboard_dir))
+    made.extend(user_callbacks)
+    if backup is not None:
+        backup.callbacks = list(made)  # last among them: saves their state after they updated it
+        made.append(backup)
+    if on_epoch_end is not None:
+        made.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end))
+    return made

@@ -1,8 +1,14 @@
-"""Epoch scalars for TensorBoard, written with TensorFlow alone (lesson L11).
+"""`EpochSummaries`: epoch scalars for TensorBoard, a Keras callback needing TensorFlow alone (lesson L11).
 
-`tf.summary.scalar` needs the `tensorboard` package; `tf.summary.write` with the scalars
-plugin's metadata does not, and TensorBoard shows the result the same way. Layout as
-Keras' TensorBoard callback: <log_dir>/train and <log_dir>/validation, tags "epoch_<name>".
+`keras.callbacks.TensorBoard` calls `tf.summary.scalar`, which needs the `tensorboard`
+package (not a tfcourse dependency); `tf.summary.write` with the scalars plugin's metadata
+does not, and TensorBoard shows the result the same way. Layout as Keras' TensorBoard
+callback: <log_dir>/train and <log_dir>/validation, tags "epoch_<name>", step = epoch:
+
+    on_epoch_end(epoch, logs):
+        for name, value in logs:   "val_<m>" -> validation/epoch_<m>, else train/epoch_<name>
+
+`train(..., tensorboard_dir=...)` adds it on both loops (on the chief worker's folder).
 """
 
 from pathlib import Path
@@ -17,10 +23,11 @@ def _scalar_metadata():
     return metadata
 
 
-class EpochSummaries:
+class EpochSummaries(keras.callbacks.Callback):
     """Write one scalar per metric and epoch (lesson L11); `val_*` go to validation/."""
 
     def __init__(self, log_dir):
+        super().__init__()
         self.log_dir = Path(log_dir)
         self._writers = {}
 
@@ -29,8 +36,8 @@ class EpochSummaries:
             self._writers[split] = tf.summary.create_file_writer(str(self.log_dir / split))
         return self._writers[split]
 
-    def write(self, epoch, logs):
-        for key, value in logs.items():
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
             split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             with self._writer(split).as_default():
                 tf.summary.write(
@@ -39,20 +46,7 @@ class EpochSummaries:
         for writer in self._writers.values():
             writer.flush()
 
-    def close(self):
+    def on_train_end(self, logs=None):
         for writer in self._writers.values():
             writer.close()
-
-
-class EpochSummariesCallback(keras.callbacks.Callback):
-    """`EpochSummaries` as a Keras callback for `model.fit` (lesson L11)."""
-
-    def __init__(self, log_dir):
-        super().__init__()
-        self.summaries = EpochSummaries(log_dir)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.summaries.write(epoch, logs or {})
-
-    def on_train_end(self, logs=None):
-        self.summaries.close()
+        self._writers = {}

@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from tfcourse._validation import check_in_range, check_one_of, check_positive_int
 from tfcourse.training.custom_loop import custom_fit
+from tfcourse.training.setup import build_and_compile, resolve_mixed_precision
 from tfcourse.training.strategy import get_strategy, is_multi_worker, per_replica_batch_size
 
 MULTI_WORKER_REASON = (
@@ -110,35 +111,31 @@ class _StepTimer(keras.callbacks.Callback):
         self.ends.append(time.perf_counter())
 
 
-def _step_times(build_model, batch, *, jit_compile, strategy, optimizer, loss, loop, policy, total_steps):
+def _step_times(build_model, batch, *, jit_compile, strategy, loop, policy, total_steps, compile_options):
     """Per-step wall times of `total_steps` training steps of a fresh, throwaway model."""
-    from tfcourse.training.fit import _dtype_policy, _make_optimizer  # fit imports this module
-
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
-    with strategy.scope():
-        with _dtype_policy(policy):
-            model = build_model()
-        if not model.built:
-            model.build(dataset.element_spec[0].shape)
-        model.compile(optimizer=_make_optimizer(optimizer), loss=loss, jit_compile=jit_compile)
+    model, compiled_metrics = build_and_compile(
+        build_model, strategy, dataset.element_spec, policy=policy, jit_compile=jit_compile, **compile_options
+    )
+    timer = _StepTimer()
     if loop == "custom":
-        ends = [time.perf_counter()]
         custom_fit(
             model,
             dataset,
-            epochs=total_steps,
+            epochs=1,
             strategy=strategy,
-            loss=loss,
-            steps_per_epoch=1,  # one step per "epoch": the epoch callback times every step
+            loss=compile_options["loss"],
+            steps_per_epoch=total_steps,
+            metrics=compiled_metrics,
+            callbacks=[timer],
             jit_compile=jit_compile,
-            epoch_callback=lambda epoch, logs: ends.append(time.perf_counter()),
             warm_up_iteration=False,
         )
-    else:
-        timer = _StepTimer()
-        model.fit(dataset, epochs=1, steps_per_epoch=total_steps, callbacks=[timer], verbose=0, shuffle=False)
-        ends = timer.ends
-    return list(np.diff(ends))
+        return list(np.diff(timer.ends))
+    # fit calls the batch hooks once per `steps_per_execution` steps: time executions, per step.
+    per_call = compile_options["steps_per_execution"]
+    model.fit(dataset, epochs=1, steps_per_epoch=total_steps * per_call, callbacks=[timer], verbose=0, shuffle=False)
+    return list(np.diff(timer.ends) / per_call)
 
 
 def choose_jit_compile(
@@ -150,6 +147,8 @@ def choose_jit_compile(
     devices=None,
     optimizer="adam",
     loss="sparse_categorical_crossentropy",
+    metrics=("accuracy",),
+    steps_per_execution=1,
     loop="fit",
     mixed_precision=None,
     steps=10,
@@ -160,10 +159,10 @@ def choose_jit_compile(
 
     Introduced in lesson L11 (see the module docstring for the measurement and why).
 
-    build_model, optimizer, loss, mixed_precision, strategy, devices: as for `train`; each
-                       trial model is built (inside `strategy.scope()`) and compiled the same
-                       way, with loss only (no metrics). The model `train` then trains is
-                       never one of them.
+    build_model, optimizer, loss, metrics, steps_per_execution, mixed_precision, strategy,
+    devices:           as for `train`; each trial model is built and compiled by the same
+                       `tfcourse.training.setup.build_and_compile` as the model `train`
+                       trains (same metrics and steps_per_execution), which is never one of them.
     data:              (x, y) arrays or a tf.data.Dataset, as for `train`; only one batch-shaped
                        sample is used and the pipeline is never iterated.
     loop:              "fit" (Keras `fit`, where XLA compiles the whole step) or "custom"
@@ -178,8 +177,6 @@ def choose_jit_compile(
     quotes the error. Building the trial models draws from the global random generators;
     `train` re-seeds afterwards. Under MultiWorkerMirroredStrategy nothing is measured and the choice is False.
     """
-    from tfcourse.training.fit import resolve_mixed_precision  # fit imports this module
-
     global_batch_size = check_positive_int("global_batch_size", global_batch_size)
     steps = check_positive_int("steps", steps)
     warmup_steps = check_positive_int("warmup_steps", warmup_steps)
@@ -204,11 +201,12 @@ def choose_jit_compile(
                 batch,
                 jit_compile=flag,
                 strategy=strategy,
-                optimizer=optimizer,
-                loss=loss,
                 loop=loop,
                 policy=policy,
                 total_steps=warmup_steps + steps,
+                compile_options=dict(
+                    optimizer=optimizer, loss=loss, metrics=metrics, steps_per_execution=steps_per_execution
+                ),
             )
         except tf.errors.OpError as error:
             if not flag:
