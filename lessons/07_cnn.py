@@ -87,7 +87,9 @@ results["one_kernel_sums_channels_max_error_per_channel_sum"] = float(np.abs(per
 padding_cases = [(32, 5, 0, 1), (32, 5, 2, 1), (28, 3, 1, 1), (28, 3, 1, 2), (227, 11, 0, 4), (7, 3, 0, 2), (6, 3, 0, 1)]
 padding_rows = []
 for n, f, p, s in padding_cases:
-    layer_stack = keras.Sequential([keras.Input((n, n, 1)), keras.layers.ZeroPadding2D(p), keras.layers.Conv2D(1, f, strides=s)])
+    layer_stack = keras.Sequential(
+        [keras.Input((n, n, 1)), keras.layers.ZeroPadding2D(p), keras.layers.Conv2D(1, f, strides=s)]
+    )
     measured = layer_stack.output_shape[1]
     formula = math.floor((n + 2 * p - f) / s) + 1
     padding_rows.append({"n": n, "f": f, "p": p, "s": s, "layer": measured, "formula": formula})
@@ -144,7 +146,8 @@ pool = keras.layers.MaxPooling2D(2)
 grid = tf.constant(np.random.RandomState(args.seed).rand(1, 28, 28, 1).astype("float32"))
 results["pool_parameters"] = pool.count_params()
 results["pool_output_side"] = pool(grid).shape[1]
-for name, layer in [("avg_2x2", keras.layers.AveragePooling2D(2)), ("avg_3x3_stride2", keras.layers.AveragePooling2D(3, strides=2))]:
+for name, layer in [("avg_2x2", keras.layers.AveragePooling2D(2)),
+                    ("avg_3x3_stride2", keras.layers.AveragePooling2D(3, strides=2))]:
     with tf.GradientTape() as tape:
         tape.watch(grid)
         pooled = layer(grid)
@@ -202,8 +205,10 @@ for hidden in (0, 8, 16, 32, 128, 512):
     body = best_cnn().layers[:-5]  # up to and including Flatten
     model = keras.Sequential([keras.Input((28, 28, 1)), *body, *head, keras.layers.Dense(10)])
     share_rows.append({"model": f"best CNN body + dense({hidden}) head" if hidden else "best CNN body + dense(10) only",
-                       "parameters": model.count_params(), "fc_share": fc_share(model), "multiply_adds": multiply_adds(model)})
-gap = keras.Sequential([keras.Input((28, 28, 1)), *best_cnn().layers[:-5][:-1], keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)])
+                       "parameters": model.count_params(), "fc_share": fc_share(model),
+                       "multiply_adds": multiply_adds(model)})
+gap = keras.Sequential([keras.Input((28, 28, 1)), *best_cnn().layers[:-5][:-1], keras.layers.GlobalAveragePooling2D(),
+                        keras.layers.Dense(10)])
 share_rows.append({"model": "best CNN body + global average pooling", "parameters": gap.count_params(),
                    "fc_share": fc_share(gap), "multiply_adds": multiply_adds(gap)})
 results["fc_share_table"] = share_rows

@@ -100,7 +100,7 @@ print(f"5x5 conv 192 -> 32 on 28x28: {results['multiplies_direct']:,} multiplies
 
 # %% 3. Residual blocks: H(x) = F(x) + x, so H'(x) = F'(x) + 1
 # With a Jacobian instead of a derivative: dH/dx = dF/dx + I, whatever F is.
-f = layers.Dense(4, activation="tanh")
+f = layers.Dense(4, activation="tanh", dtype="float64")  # float64: an exact check
 x = tf.constant(np.random.RandomState(args.seed).randn(1, 4))
 f.build((1, 4))
 with tf.GradientTape(persistent=True) as tape:
@@ -152,7 +152,7 @@ for name, shortcut in [("plain", False), ("residual", True)]:
     keras.utils.set_random_seed(args.seed)  # same initial kernels in both nets
     net = deep_net(shortcut)
     with tf.GradientTape() as tape:
-        loss = keras.losses.sparse_categorical_crossentropy(batch_labels, net(batch_images), from_logits=True)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch_labels, logits=net(batch_images))
     kernels = [layer.kernel for layer in net.layers if isinstance(layer, layers.Conv2D)]
     gradient_norms[name] = [float(tf.norm(g)) for g in tape.gradient(tf.reduce_mean(loss), kernels)]
     results[f"{name}_first_layer_gradient_norm"] = gradient_norms[name][0]
@@ -297,7 +297,8 @@ results["keras_applications_ResNet-50_parameters"] = keras.applications.ResNet50
 keras.backend.clear_session()
 print(f"\n{'network':<10} {'input':>11} {'parameters':>12} {'multiply-adds':>15} {'FC share':>9}")
 for row in classic_rows:
-    print(f"{row['model']:<10} {row['input']:>11} {row['parameters']:>12,} {row['multiply_adds']:>15,} {row['fc_share']:>8.1%}")
+    print(f"{row['model']:<10} {row['input']:>11} {row['parameters']:>12,} {row['multiply_adds']:>15,} "
+          f"{row['fc_share']:>8.1%}")
 print(f"keras.applications (weights=None): VGG-16 {results['keras_applications_VGG-16_parameters']:,}, "
       f"ResNet-50 {results['keras_applications_ResNet-50_parameters']:,}")
 

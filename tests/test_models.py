@@ -1,9 +1,8 @@
 """The reference MNIST models: shapes and parameter counts from the closed form."""
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from tfcourse.models import lenet5, mnist_cnn, mnist_mlp, multiply_adds
 
