@@ -153,7 +153,7 @@ for name, shortcut in [("plain", False), ("residual", True)]:
     net = deep_net(shortcut)
     with tf.GradientTape() as tape:
         loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch_labels, logits=net(batch_images))
-    kernels = [layer.kernel for layer in net.layers if isinstance(layer, layers.Conv2D)]
+    kernels = [weight for weight in net.trainable_weights if len(weight.shape) == 4]  # conv kernels, input first
     gradient_norms[name] = [float(tf.norm(g)) for g in tape.gradient(tf.reduce_mean(loss), kernels)]
     results[f"{name}_first_layer_gradient_norm"] = gradient_norms[name][0]
     results[f"{name}_last_layer_gradient_norm"] = gradient_norms[name][-1]
