@@ -152,9 +152,10 @@ for name, shortcut in [("plain", False), ("residual", True)]:
     keras.utils.set_random_seed(args.seed)  # same initial kernels in both nets
     net = deep_net(shortcut)
     with tf.GradientTape() as tape:
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch_labels, logits=net(batch_images))
+        logits = net(batch_images)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch_labels, logits=logits))
     kernels = [weight for weight in net.trainable_weights if len(weight.shape) == 4]  # conv kernels, input first
-    gradient_norms[name] = [float(tf.norm(g)) for g in tape.gradient(tf.reduce_mean(loss), kernels)]
+    gradient_norms[name] = [float(tf.norm(g)) for g in tape.gradient(loss, kernels)]
     results[f"{name}_first_layer_gradient_norm"] = gradient_norms[name][0]
     results[f"{name}_last_layer_gradient_norm"] = gradient_norms[name][-1]
 results["residual_over_plain_first_layer_gradient"] = (
