@@ -19,7 +19,8 @@ What you will learn:
 Errata: the notes [003] print the bottleneck cost as 12,433,648; the two terms they list,
 1*1*28*28*192*16 = 2,408,448 and 5*5*28*28*16*32 = 10,035,200, add up to 12,443,648.
 
-Runtime: about 8 minutes on 2 CPU cores (`--quick`: about 50 s).
+Runtime: about 8 minutes on 2 idle CPU cores, most of it the small ResNet's 5 epochs
+(`--quick`: about 60 s; 5,000 MNIST images, 1 epoch).
 Expected (checked by tests/lessons/test_08_modern_cnn.py on `--quick`): the Inception block
 outputs 88 channels; 120,422,400 multiplies without the bottleneck and 2,408,448 +
 10,035,200 = 12,443,648 with it (the notes' 12,433,648 is off by 10,000); the Jacobian of
