@@ -29,6 +29,11 @@ def _fmt(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _target(value, threshold):
+    """An accuracy with its check against the lesson's target, e.g. "0.9931 (>= 0.992: met)"."""
+    return f"{value:.4f} (>= {threshold}: {'met' if value >= threshold else 'MISSED'})"
+
+
 # Per lesson: (label, function of results.json -> value), the claims its header makes.
 HEADLINES = {
     "00_quickstart": [
@@ -78,6 +83,28 @@ HEADLINES = {
          lambda r: " / ".join(f"{r[f'cnn_{k}_val_accuracy']:.3f}" for k in ("no_norm", "bn", "weightnorm"))),
         ("validation accuracy at batch 2: BN / GN",
          lambda r: f"{r['bn_batch2_val_accuracy']:.3f} / {r['gn_batch2_val_accuracy']:.3f}"),
+    ],
+    "07_cnn": [
+        ("MNIST test accuracy, best CNN", lambda r: _target(r["best_cnn_test_accuracy"], 0.992)),
+        ("epochs: best CNN vs keras-io MNIST convnet",
+         lambda r: f"{r['best_cnn_epochs']} vs {r['keras_io_convnet_epochs']}"),
+        ("MNIST test accuracy, LeNet-5", lambda r: round(r["lenet5_test_accuracy"], 4)),
+        ("share of parameters in FC layers: LeNet-5 / best CNN",
+         lambda r: f"{r['lenet5_fc_share']:.1%} / {r['best_cnn_fc_share']:.1%}"),
+    ],
+    "07_cnn_fashion_mnist": [
+        ("Fashion-MNIST test accuracy, best CNN", lambda r: _target(r["best_cnn_test_accuracy"], 0.91)),
+        ("epochs", lambda r: r["best_cnn_epochs"]),
+    ],
+    "08_modern_cnn": [
+        ("MNIST test accuracy, small ResNet", lambda r: _target(r["small_resnet_test_accuracy"], 0.994)),
+        ("Fashion-MNIST test accuracy from 1,000 labels: scratch / frozen MNIST features / fine-tuned",
+         lambda r: " / ".join(f"{r[f'fashion_1000_labels_{k}_test_accuracy']:.4f}"
+                              for k in ("scratch", "frozen", "finetuned"))),
+        ("first conv layer's gradient norm, residual / plain net (41 conv layers)",
+         lambda r: f"{r['residual_first_layer_gradient_norm']:.3g} / {r['plain_first_layer_gradient_norm']:.3g}"),
+        ("multiply-adds, 5x5 conv 192->32 on 28x28: direct / 1x1 bottleneck",
+         lambda r: f"{r['multiplies_direct']:,} / {r['multiplies_bottleneck']:,}"),
     ],
     "09_rnn": [
         ("MNIST rows, LSTM test accuracy (target >= 0.985)", lambda r: round(r["mnist_lstm_test_accuracy"], 4)),
@@ -138,10 +165,16 @@ HEADLINES = {
 }
 
 
+# A lesson run with extra arguments, recorded under its own name: name -> (lesson stem, arguments).
+VARIANTS = {"07_cnn_fashion_mnist": ("07_cnn", ("--dataset", "fashion_mnist"))}
+
+
 def run_lesson(stem, quick, workdir, seed):
     out, models = workdir / stem / f"out{seed}", workdir / stem / f"models{seed}"
-    command = [sys.executable, str(ROOT / "lessons" / f"{stem}.py"), "--output-dir", str(out),
+    script, extra_args = VARIANTS.get(stem, (stem, ()))
+    command = [sys.executable, str(ROOT / "lessons" / f"{script}.py"), "--output-dir", str(out),
                "--saved-models-dir", str(models), "--seed", str(seed)] + (["--quick"] if quick else [])
+    command += list(extra_args)
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True,
                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})

@@ -1,9 +1,10 @@
 """The reference MNIST models: shapes and parameter counts from the closed form."""
 
+import keras
 import numpy as np
 import pytest
 
-from tfcourse.models import fast_mnist_cnn, mnist_cnn, mnist_mlp
+from tfcourse.models import fast_mnist_cnn, lenet5, mnist_cnn, mnist_mlp, multiply_adds
 
 
 def test_cnn_parameter_count_from_the_formula():
@@ -31,6 +32,9 @@ def test_mlp_shapes_and_count():
         (lambda: mnist_cnn(filters=(32, 0)), "`filters` must be an integer >= 1. Received: filters=0"),
         (lambda: mnist_cnn(dropout=1.0), r"`dropout` must be in \[0, 1\). Received: dropout=1.0"),
         (lambda: mnist_mlp((0,)), "`hidden_units` must be an integer >= 1"),
+        (lambda: lenet5((64, 64, 1)), r"`input_shape` must be \(32, 32, C\) or \(28, 28, C\)"),
+        (lambda: lenet5(classes=0), "`classes` must be an integer >= 1. Received: classes=0"),
+        (lambda: multiply_adds(keras.layers.Dense(3)), "`model` must be a built keras.Model"),
     ],
 )
 def test_bad_arguments(call, message):
@@ -63,3 +67,33 @@ def test_fast_mnist_cnn_parameter_count_from_the_formula():
 def test_fast_mnist_cnn_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_lenet5_parameters_and_shapes():
+    # C1 5*5*1*6+6, C3 5*5*6*16+16, F5 400*120+120, F6 120*84+84, output 84*10+10
+    model = lenet5()
+    assert model.count_params() == 156 + 2_416 + 48_120 + 10_164 + 850 == 61_706
+    assert model.get_layer("S4").output.shape[1:] == (5, 5, 16)
+    padded = lenet5((28, 28, 1), classes=3)  # MNIST digits padded to 32x32, as LeCun did
+    assert padded.get_layer("C1").output.shape[1:] == (28, 28, 6)
+    assert padded(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 3)
+
+
+def test_multiply_adds_closed_form():
+    # the notes' 5x5 conv from 192 to 32 channels on 28x28, direct and with a 1x1 bottleneck
+    wide = keras.Input((28, 28, 192))
+    direct = keras.Model(wide, keras.layers.Conv2D(32, 5, padding="same")(wide))
+    assert multiply_adds(direct) == 5 * 5 * 32 * 192 * 28 * 28 == 120_422_400
+    squeezed = keras.layers.Conv2D(32, 5, padding="same")(keras.layers.Conv2D(16, 1)(wide))
+    assert multiply_adds(keras.Model(wide, squeezed)) == 2_408_448 + 10_035_200 == 12_443_648
+    # strides, grouped kernels, dense on a sequence, and layers that count 0
+    images = keras.Input((9, 9, 4))
+    strided = keras.layers.Conv2D(6, 3, strides=2, groups=2)(keras.layers.BatchNormalization()(images))
+    assert multiply_adds(keras.Model(images, strided)) == 4 * 4 * 3 * 3 * 2 * 6
+    sequence = keras.Input((5, 7))
+    assert multiply_adds(keras.Model(sequence, keras.layers.Dense(3)(sequence))) == 5 * 7 * 3
+    nested = keras.Sequential([keras.Input((9, 9, 4)), keras.Model(images, strided), keras.layers.Flatten(),
+                               keras.layers.Dense(2)])
+    assert multiply_adds(nested) == 4 * 4 * 3 * 3 * 2 * 6 + 96 * 2
+    pooled = keras.Model(images, keras.layers.MaxPooling2D()(images))
+    assert multiply_adds(pooled) == 0  # negative control: no weights, no multiply-adds counted

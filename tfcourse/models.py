@@ -15,7 +15,7 @@ import keras
 
 from tfcourse._validation import check_bool, check_in_range, check_positive_int
 
-__all__ = ["fast_mnist_cnn", "mnist_cnn", "mnist_mlp"]
+__all__ = ["fast_mnist_cnn", "lenet5", "mnist_cnn", "mnist_mlp", "multiply_adds"]
 
 
 def mnist_cnn(filters=(32, 64), dropout=0.25, name="mnist_cnn"):
@@ -103,3 +103,78 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
         layers += [keras.layers.ReLU(), keras.layers.MaxPooling2D()]
     layers += [keras.layers.Flatten(), keras.layers.Dense(dense_units, activation="relu"), keras.layers.Dense(10)]
     return keras.Sequential(layers, name=name)
+
+
+def lenet5(input_shape=(32, 32, 1), classes=10, name="lenet5"):
+    """LeNet-5 (LeCun et al., 1998) as a Keras model returning `classes` logits.
+
+    Introduced in lesson L07 (share of parameters in the fully connected layers); lesson L08
+    puts it in the table of classic networks.
+
+        [ZeroPadding 2 if the input is 28x28: LeCun padded MNIST digits to 32x32]
+        C1 Conv 5x5 (6) tanh -> S2 AvgPool 2x2 -> C3 Conv 5x5 (16) tanh -> S4 AvgPool 2x2
+        -> Flatten (5*5*16 = 400) -> F5 Dense 120 tanh -> F6 Dense 84 tanh -> Dense(classes)
+        parameters (10 classes): 156 + 2,416 + 48,120 + 10,164 + 850 = 61,706
+
+    Args:
+        input_shape: (32, 32, C) or (28, 28, C) images (28x28 is zero-padded to 32x32).
+        classes: number of output logits, an integer >= 1.
+        name: model name.
+    """
+    classes = check_positive_int("classes", classes)
+    if len(input_shape) != 3 or tuple(input_shape[:2]) not in ((32, 32), (28, 28)):
+        raise ValueError(
+            f"`input_shape` must be (32, 32, C) or (28, 28, C). Received: input_shape={input_shape!r}"
+        )
+    layers = [keras.Input(tuple(input_shape))]
+    if tuple(input_shape[:2]) == (28, 28):
+        layers.append(keras.layers.ZeroPadding2D(2))
+    layers += [
+        keras.layers.Conv2D(6, 5, activation="tanh", name="C1"),
+        keras.layers.AveragePooling2D(2, name="S2"),
+        keras.layers.Conv2D(16, 5, activation="tanh", name="C3"),
+        keras.layers.AveragePooling2D(2, name="S4"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(120, activation="tanh", name="F5"),
+        keras.layers.Dense(84, activation="tanh", name="F6"),
+        keras.layers.Dense(classes, name="output"),
+    ]
+    return keras.Sequential(layers, name=name)
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def multiply_adds(model):
+    """Multiply-adds of one forward pass for one example, read from the layers' shapes.
+
+    Introduced in lesson L08 (the 1x1 bottleneck and the table of classic networks); lesson
+    L07 uses it too.
+
+        Conv (1-D, 2-D, 3-D): prod(output spatial dims) * prod(kernel shape)
+                              = out_h * out_w * k_h * k_w * (C_in / groups) * C_out
+        Dense:                prod(leading output dims) * in_units * units
+        every other layer:    0 (pooling, normalization, activations and additions cost
+                              O(activations), not O(weights), and are left out)
+
+    Args:
+        model: a built Keras model (nested models are walked into).
+    """
+    if not isinstance(model, keras.Model) or not model.built:
+        raise ValueError(f"`model` must be a built keras.Model. Received: model={model!r}")
+    total = 0
+    for layer in _leaf_layers(model):
+        if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.Dense)):
+            positions = 1
+            for size in layer.output.shape[1:-1]:
+                positions *= int(size)
+            weights = 1
+            for size in layer.kernel.shape:
+                weights *= int(size)
+            total += positions * weights
+    return total
