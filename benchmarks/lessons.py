@@ -121,9 +121,11 @@ HEADLINES = {
         ("initial loss vs ln(10)", lambda r: f"{r['initial_loss']:.3f} vs {r['ln_10']:.3f}"),
         ("search: best learning rate (validation accuracy)",
          lambda r: f"{r['search_best_learning_rate']:.2g} ({r['search_best_val_accuracy']:.4f})"),
-        ("test loss: best single / 3-seed ensemble / top-3 ensemble",
+        ("test loss: best single / 3-seed ensemble / top-3 ensemble / last-2-epochs weight average",
          lambda r: f"{r['best_single_test_loss']:.4f} / {r['ensemble_three_seeds_averaged_test_loss']:.4f} / "
-                   f"{r['ensemble_top3_search_averaged_test_loss']:.4f}"),
+                   f"{r['ensemble_top3_search_averaged_test_loss']:.4f} / {r['weight_average_test_loss']:.4f}"),
+        ("update/weight ratio, first epoch: lr 1e-6 / 1e-3 / 1",
+         lambda r: " / ".join(f"{r[f'lr_{lr}_first_epoch_update_ratio']:.1e}" for lr in ("1e-06", "0.001", "1"))),
         ("test accuracy: best single / 3-seed ensemble (mean of probabilities / majority vote)",
          lambda r: f"{r['best_single_test_accuracy']:.4f} / {r['ensemble_three_seeds_averaged_test_accuracy']:.4f} / "
                    f"{r['ensemble_three_seeds_majority_test_accuracy']:.4f}"),

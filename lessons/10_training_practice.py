@@ -7,18 +7,24 @@ What you will learn (the whole of the notes' training-practice chapter, in its o
   such, a 10%-wrong gradient caught, and why float32 is useless for it;
 - sanity checks before a long run [001 §2]: the untrained loss is ln(10) = 2.303, regularization
   raises it, a small subset is memorized to 100%, and (the notes' caveat) so are random labels;
-- the learning rate read from the loss curve [001 §3]: too low, too high, good;
+- monitoring [001 §3]: the learning rate read from the loss curve (too low, too high, good), the
+  update/weight ratio ||dW|| / ||W|| near 1e-3 (`tfcourse.callbacks.UpdateRatioMonitor`), the
+  per-layer activation table (`ActivationMonitor`), train vs validation curves
+  (`TrainingCurves`) and the first layer's weights as images;
 - random search in log space, lr = 10 ** uniform(-6, 1), then coarse to fine, with the range-edge
   warning [001 §5], on one fixed validation split;
-- ensembles [001 §6]: the top models of the search and models from different initializations,
-  majority vote vs averaged probabilities, against the best single model on the test split.
+- ensembles [001 §6]: the top models of the search, models from different initializations and
+  the average of the last epochs' weights (`WeightAveraging`), majority vote vs averaged
+  probabilities, against the best single model on the test split.
 
 Runtime: about 3 minutes on 2 CPU cores (`--quick`: under 90 s).
 Expected (each checked by the lesson's test or its full-run benchmark): the float64 check of a
 correct MLP passes (worst error < 1e-7, "good") and the same check in float32 is worse than 1e-4;
 the kink is reported, the wrong gradient fails with error > 1e-2; the initial loss is within 10%
-of ln(10); 20 examples are memorized; the search's best learning rate lies inside the range; the
-averaged-probability ensemble's test loss is below the best single model's.
+of ln(10); 20 examples are memorized; the first-epoch update/weight ratio of the kernels orders the
+regimes (too low < good < too high) and the good one lies in [1e-4, 1e-2]; the search's best
+learning rate lies inside the range; the averaged-probability ensemble of three seeds has a lower
+test loss than the best single model (the weight average and the top-3 ensemble are reported).
 Notes followed: 001 (all sections), 003 (Hessian, in lesson L03).
 """
 
@@ -29,6 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcourse.callbacks import ActivationMonitor, TrainingCurves, UpdateRatioMonitor, WeightAveraging
 from tfcourse.data import load_arrays
 from tfcourse.diagnostics import gradient_check, sanity_check
 from tfcourse.lessons import lesson_parser, output_dir, report, save_figure
@@ -109,20 +116,39 @@ results["overfit_20_steps"] = sanity["overfits a small subset"]["value"]
 results["random_labels_overfit_20_steps"] = sanity["random labels overfit too (caveat)"]["value"]
 
 
-# %% 3. The learning rate, read from the loss curve
-# Too low: the loss barely moves. Too high: it jumps or diverges. Good: a fast, steady fall.
-def fit_mlp(learning_rate, seed=args.seed, epochs=EPOCHS, hidden=64):
+# %% 3. Monitoring: the learning rate read from the loss curve and from the update/weight ratio
+# Too low: the loss barely moves. Too high: it jumps or diverges. Good: a fast, steady fall. The
+# notes' other gauge is ||dW|| / ||W|| for one step: about 1e-3 is healthy.
+def fit_mlp(learning_rate, seed=args.seed, epochs=EPOCHS, hidden=64, callbacks=()):
     keras.utils.set_random_seed(seed)
     data = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(TRAIN, seed=seed).batch(128)
     validation = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(1000)
     return train(lambda: mlp(hidden=hidden, seed=seed), data, validation_data=validation, epochs=epochs,
-                 global_batch_size=128, optimizer=lambda: keras.optimizers.Adam(learning_rate), loss=LOSS)
+                 global_batch_size=128, optimizer=lambda: keras.optimizers.Adam(learning_rate), loss=LOSS,
+                 callbacks=list(callbacks))
 
+
+import warnings  # noqa: E402
 
 regimes = {"too low (1e-6)": 1e-6, "too high (1.0)": 1.0, "good (1e-3)": 1e-3}
-curves = {name: fit_mlp(lr).history["loss"] for name, lr in regimes.items()}
+curves, ratio_monitors = {}, {}
 for name, lr in regimes.items():
+    ratio_monitors[name] = UpdateRatioMonitor(json_path=out / f"update_ratios_lr_{lr:g}.json")
+    extra = [ActivationMonitor(x_val[:256]), TrainingCurves(out / "training_curves.png")] if lr == 1e-3 else []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the monitor warns for the bad regimes: expected here
+        run = fit_mlp(lr, callbacks=[ratio_monitors[name], *extra])
+    curves[name] = run.history["loss"]
+    kernels = [r for path, r in ratio_monitors[name].history[0].items() if path.endswith("kernel")]
     results[f"lr_{lr:g}_final_loss"] = curves[name][-1]
+    results[f"lr_{lr:g}_first_epoch_update_ratio"] = float(np.median(kernels))
+    if extra:
+        good_model, activation_monitor = run.model, extra[0]
+print(activation_monitor.format_table())
+last_stats = activation_monitor.history[-1][1]
+results["activation_table_layers"] = len(last_stats)
+results["hidden_dead_relu_fraction"] = next(s["dead_fraction"] for s in last_stats.values()
+                                            if s["dead_fraction"] is not None)
 
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -135,6 +161,16 @@ ax.set_ylabel("training loss")
 ax.set_title("Learning-rate regimes [001 §3]")
 ax.legend()
 save_figure(fig, out / "learning_rate_regimes.png")
+
+# The first layer's weights, one 28x28 image per hidden unit: after training they look like
+# strokes and blobs; noise would mean too little training or too high a learning rate.
+first_kernel = good_model.layers[1].get_weights()[0]
+fig, axes = plt.subplots(4, 8, figsize=(8, 4))
+for unit, ax in enumerate(axes.flat):
+    ax.imshow(first_kernel[:, unit].reshape(28, 28), cmap="RdBu")
+    ax.axis("off")
+fig.suptitle("First-layer weights of the good run, one unit per image [001 §3]")
+save_figure(fig, out / "first_layer_weights.png")
 
 # %% 4. Random search, coarse to fine
 # Learning rates drawn as 10 ** uniform(-6, 1): every decade gets the same share. The coarse
@@ -184,6 +220,10 @@ top_models = [models[t["learning_rate"]] for t in trials[:3]]
 seed_models = [top_models[0]] + [fit_mlp(best_lr, seed=args.seed + k).model for k in (1, 2)]
 single_loss, single_accuracy = test_metrics(probabilities_of(top_models[0]))
 results.update(best_single_test_loss=single_loss, best_single_test_accuracy=single_accuracy)
+# The weights of the last two epochs of one more run with the best rate, averaged.
+averaged = fit_mlp(best_lr, epochs=EPOCHS + 1, callbacks=[WeightAveraging(mode="last_k", k=2)]).model
+results["weight_average_test_loss"], results["weight_average_test_accuracy"] = test_metrics(
+    probabilities_of(averaged))
 for name, members in {"top3_search": top_models, "three_seeds": seed_models}.items():
     member_probabilities = np.stack([probabilities_of(m) for m in members])
     averaged_loss, averaged_accuracy = test_metrics(member_probabilities.mean(0))

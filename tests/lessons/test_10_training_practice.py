@@ -24,6 +24,14 @@ def test_training_practice_lesson_quick_run(run_lesson):
     assert r["lr_0.001_final_loss"] < 0.5 * min(r["lr_1e-06_final_loss"], r["lr_1_final_loss"])
     assert r["lr_1e-06_final_loss"] > 0.9 * math.log(10)  # barely moved from chance
 
+    # 3b. Update/weight ratio orders the regimes, the good one near the notes' 1e-3.
+    ratios = [r[f"lr_{lr}_first_epoch_update_ratio"] for lr in ("1e-06", "0.001", "1")]
+    assert ratios[0] < ratios[1] < ratios[2] and 1e-4 <= ratios[1] <= 1e-2
+    assert r["activation_table_layers"] >= 3 and 0 <= r["hidden_dead_relu_fraction"] < 0.5
+    for name in ["training_curves", "first_layer_weights"]:
+        assert (run.out / f"{name}.png").stat().st_size > 10_000, name
+    assert (run.out / "update_ratios_lr_0.001.json").is_file()
+
     # 4. Search: the best rate lies inside the range, not at its edge, and beats chance clearly.
     assert 0.1 < r["search_best_position_in_range"] < 0.9
     assert r["search_best_val_accuracy"] > 0.8
