@@ -34,7 +34,8 @@ Validation: the last 10,000 training images (the standard 50k/10k split). The en
 training file is easier than the rest: the old 2,000-image validation split scored ~0.937
 against ~0.89 on the test set and on any 5,000-image slice of the first 55,000 training
 images (same normalization, x / 255, for all three splits), so it was not a fair stand-in for
-the test set; 10,000 images narrow the difference to about 0.01.
+the test set; 10,000 images narrow the difference (checked: baseline validation accuracy
+within 0.03 of its test accuracy).
 Notes followed: 001 §3.2, 002 §23-26, 000 and 004 (augmentation).
 """
 
