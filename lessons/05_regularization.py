@@ -14,8 +14,9 @@ Every setting trains the same 784-512-512-10 MLP with Adam on a deliberately sma
 subset; `tfcourse.callbacks.TrainingCurves` draws one train/validation figure per setting
 (curves_<setting>.png), and `SanityCheck` checks that the first loss is near ln(10).
 
-Runtime: `--quick` used about 80 s of CPU time (`user`, on a machine shared with other jobs, so
-the wall time was not measurable; about 40-60 s on an idle 2-core machine is our estimate).
+Runtime: `--quick` used 110 s of CPU time (`user`; 3.3 min wall on a 2-core machine shared
+with other jobs, so both are inflated; the 10,000-image validation split evaluated every epoch
+costs more than the old 2,000 did).
 Expected (checked by tests/lessons/test_05_regularization.py in `--quick`): the first loss is
 within 0.3 of ln(10) = 2.303; the unregularized model overfits (train accuracy > 0.99 and
 train - validation accuracy > 0.05); L2 at least halves the squared weight norm and L1 shrinks
