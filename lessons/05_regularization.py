@@ -14,17 +14,29 @@ Every setting trains the same 784-512-512-10 MLP with Adam on a deliberately sma
 subset; `tfcourse.callbacks.TrainingCurves` draws one train/validation figure per setting
 (curves_<setting>.png), and `SanityCheck` checks that the first loss is near ln(10).
 
-Runtime: `--quick` used 80 s of CPU time (on a machine shared with other jobs, so the wall
-time was not measurable; about 40-60 s on an idle 2-core machine is our estimate, unverified).
+Runtime: `--quick` used 110 s of CPU time (`user`; 3.3 min wall on a 2-core machine shared
+with other jobs, so both are inflated; the 10,000-image validation split evaluated every epoch
+costs more than the old 2,000 did).
 Expected (checked by tests/lessons/test_05_regularization.py in `--quick`): the first loss is
-within 0.3 of ln(10) = 2.303; the unregularized model overfits (train accuracy - validation
-accuracy > 0.05); L2 at least halves the squared weight norm and L1 shrinks the L1 norm; with
-dropout off the training loss falls every epoch; augmentation beats the unregularized model's
-test accuracy by at least 0.01 and shrinks the train/validation gap; early stopping ends with
-the weights of its lowest validation loss. In the short `--quick` run (12 epochs on 1,000
-images) L2, L1 and dropout do NOT beat the unregularized model on test accuracy (the table
-shows it); whether they do in the full run (30 epochs, 2,000 images) is what
-benchmarks/lessons.py measures over seeds 0 1 2.
+within 0.3 of ln(10) = 2.303; the unregularized model overfits (train accuracy > 0.99 and
+train - validation accuracy > 0.05); L2 at least halves the squared weight norm and L1 shrinks
+the L1 norm; with dropout off the training loss falls every epoch; the max-norm limit binds (the
+unconstrained dropout model has a column norm above it) and holds (every column norm <= 1.0);
+early stopping ends early with the weights of its lowest validation loss; augmentation beats
+the unregularized model's test accuracy by at least 0.01 and shrinks the train/validation gap.
+What does NOT happen, and the test checks that too: in `--quick` (12 epochs on 1,000 images,
+Adam) L2, L1, dropout, max-norm+dropout and early stopping do NOT beat the unregularized model
+on test accuracy by 0.01; each lands within 0.02 of it. The overfit MLP already gets what 1,000
+images can give it; a weight penalty or dropout does not add the knowledge that augmentation
+adds (that a shifted or zoomed digit is the same digit). With 30 epochs (seed 0) dropout and
+max-norm+dropout gained only ~0.006, and L2 (1e-3) and L1 (1e-4) lost test accuracy: see
+benchmarks/lessons.py's full run for seeds 0 1 2.
+Validation: the last 10,000 training images (the standard 50k/10k split). The end of MNIST's
+training file is easier than the rest: the old 2,000-image validation split scored ~0.937
+against ~0.89 on the test set and on any 5,000-image slice of the first 55,000 training
+images (same normalization, x / 255, for all three splits), so it was not a fair stand-in for
+the test set; 10,000 images narrow the difference (checked: baseline validation accuracy
+within 0.03 of its test accuracy).
 Notes followed: 001 §3.2, 002 §23-26, 000 and 004 (augmentation).
 """
 
@@ -46,7 +58,7 @@ results = {}
 TRAIN = 1_000 if args.quick else 2_000
 EPOCHS = 12 if args.quick else 30
 BATCH = 50
-data = load_splits("mnist", batch_size=BATCH, train_limit=TRAIN, validation_size=2_000, shuffle_seed=args.seed)
+data = load_splits("mnist", batch_size=BATCH, train_limit=TRAIN, validation_size=10_000, shuffle_seed=args.seed)
 
 
 def build_mlp(kernel_regularizer=None, input_dropout=0.0, hidden_dropout=0.0, max_norm=None, augmentation=()):
@@ -112,11 +124,22 @@ results["dropout_off_losses_fall_every_epoch"] = bool(all(b < a for a, b in zip(
 dropout = fit("dropout", lambda: build_mlp(input_dropout=0.2, hidden_dropout=0.5))
 results["dropout_l2_norm_sq"], _ = kernel_norms(dropout.model)
 
-# %% 4. Max-norm: every unit's incoming weight vector kept inside a ball of radius 3
-maxnorm = fit("maxnorm_dropout", lambda: build_mlp(input_dropout=0.2, hidden_dropout=0.5, max_norm=3.0))
-column_norms = [np.linalg.norm(keras.ops.convert_to_numpy(layer.kernel), axis=0).max()
-                for layer in maxnorm.model.layers[:-1] if isinstance(layer, keras.layers.Dense)]
-results["maxnorm_largest_column_norm"] = float(max(column_norms))
+# %% 4. Max-norm: every unit's incoming weight vector kept inside a ball of radius 1
+# The dropout paper's radius 3 never binds here (Adam for 12 epochs grows no column past ~1.3),
+# so the limit is 1.0: the dropout model without the constraint shows that it binds.
+MAX_NORM = 1.0
+
+
+def largest_column_norm(model):
+    """max over hidden Dense layers and units of ||W[:, j]||_2, the quantity max-norm caps."""
+    return float(max(np.linalg.norm(keras.ops.convert_to_numpy(layer.kernel), axis=0).max()
+                     for layer in model.layers[:-1] if isinstance(layer, keras.layers.Dense)))
+
+
+maxnorm = fit("maxnorm_dropout", lambda: build_mlp(input_dropout=0.2, hidden_dropout=0.5, max_norm=MAX_NORM))
+results["max_norm_limit"] = MAX_NORM
+results["maxnorm_largest_column_norm"] = largest_column_norm(maxnorm.model)
+results["dropout_largest_column_norm"] = largest_column_norm(dropout.model)
 
 # %% 5. Early stopping: stop when the validation loss stops falling, keep the best epoch's weights
 # The restored model's validation loss must equal the best one seen: that is the restore at work.
@@ -139,6 +162,13 @@ for name in SETTINGS:
           f"{results[f'{name}_gap']:>7.4f} {results[f'{name}_test_accuracy']:>7.4f}")
 best = max(SETTINGS[1:], key=lambda n: results[f"{n}_test_accuracy"])
 results["best_regularized_setting"] = best
+results["baseline_val_minus_test"] = results["baseline_val_accuracy"] - results["baseline_test_accuracy"]
+print("\ntest accuracy minus the unregularized model's (a gain needs > +0.01):")
+for name in SETTINGS[1:]:
+    results[f"{name}_test_gain"] = results[f"{name}_test_accuracy"] - results["baseline_test_accuracy"]
+    print(f"  {name:<16} {results[f'{name}_test_gain']:+.4f}")
+print(f"max-norm: limit {MAX_NORM}, largest column norm without it {results['dropout_largest_column_norm']:.3f}, "
+      f"with it {results['maxnorm_largest_column_norm']:.3f}")
 
 import matplotlib
 

@@ -84,3 +84,22 @@ def test_optimization_lesson_quick_run(run_lesson):
     assert r["lr_decay_max_relative_difference_keras_vs_closed_form"] < 1e-5
     assert abs(r["lr_decay_step_half_every_5_epoch10"] - 0.025) < 1e-8
     assert abs(r["lr_decay_inverse_time_epoch10"] - 0.05) < 1e-8
+
+    # section 6: decay schedules and ReduceLROnPlateau on a real MNIST run
+    assert r["schedule_max_relative_lr_error"] < 1e-5
+    decays = ("stepdecay", "exponentialdecay", "inversetimedecay", "epochinversetimedecay", "epochexponentialdecay")
+    for key in ("constant", *decays):
+        assert r[f"schedule_{key}_final_train_loss"] < 0.5 * r[f"schedule_{key}_first_train_loss"], key
+    assert abs(r["schedule_inversetimedecay_final_train_loss"] - r["schedule_epochinversetimedecay_final_train_loss"]) < 1e-4
+    assert abs(r["schedule_stepdecay_final_lr"] - 0.2 * 0.5**2) < 1e-6
+    assert all(r["schedule_constant_final_train_loss"] < r[f"schedule_{key}_final_train_loss"] for key in decays)
+    val_losses, rates = r["plateau_val_losses"], r["plateau_rates"]
+    best, expected_cuts = val_losses[0], []
+    for epoch in range(2, len(rates) + 1):  # 1-based epoch whose end may cut the rate
+        if val_losses[epoch - 1] + 1e-4 < best:
+            best = val_losses[epoch - 1]
+        elif epoch < len(rates):
+            expected_cuts.append(epoch)
+    assert r["plateau_cut_epochs"] == expected_cuts and len(expected_cuts) >= 1
+    for epoch in expected_cuts:
+        assert abs(rates[epoch] - 0.5 * rates[epoch - 1]) < 1e-6
