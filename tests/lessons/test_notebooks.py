@@ -34,7 +34,7 @@ def _run(stem, tmp_path):
 def test_quickstart_runs_as_a_notebook(tmp_path):
     notebooks, executed = _run("00_quickstart", tmp_path)
     stdout = notebooks.stdout_of(executed)
-    assert "== Quickstart: MNIST CNN ==" in stdout
+    assert "== Quickstart: the fast MNIST recipe ==" in stdout
     results = json.loads((tmp_path / "outputs" / "00_quickstart" / "results.json").read_text())
     assert results["epochs"] == 1, "TFCOURSE_QUICK=1 selected quick mode"
     assert results["test_accuracy"] > 0.8

@@ -9,10 +9,10 @@ On several machines set TF_CONFIG on each and call `train(..., strategy="multi_w
 MultiWorkerMirroredStrategy (keras-team/keras#20585).
 """
 
-from tfcourse.serving import export, next_version
 from tfcourse.training.backup import TrainingBackup
 from tfcourse.training.custom_loop import custom_fit, per_example_loss
 from tfcourse.training.determinism import enable_determinism
+from tfcourse.training.export import export, next_version  # the shim module, then its function
 from tfcourse.training.fit import TrainResult, train
 from tfcourse.training.setup import resolve_mixed_precision
 from tfcourse.training.strategy import (
