@@ -26,7 +26,7 @@ def test_training_practice_lesson_quick_run(run_lesson):
 
     # 3b. Update/weight ratio orders the regimes, the good one near the notes' 1e-3.
     ratios = [r[f"lr_{lr}_first_epoch_update_ratio"] for lr in ("1e-06", "0.001", "1")]
-    assert ratios[0] < ratios[1] < ratios[2] and 1e-4 <= ratios[1] <= 1e-2
+    assert ratios[0] < ratios[1] < ratios[2] and 1e-3 / 20 <= ratios[1] <= 1e-3 * 20
     assert r["activation_table_layers"] >= 3 and 0 <= r["hidden_dead_relu_fraction"] < 0.5
     for name in ["training_curves", "first_layer_weights"]:
         assert (run.out / f"{name}.png").stat().st_size > 10_000, name
