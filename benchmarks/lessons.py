@@ -203,6 +203,14 @@ def table_rows(stem, seconds, headlines):
 # only a full run can show. `main` stores each verdict in the JSON and exits 1 if one fails;
 # tests/test_lesson_claims.py re-checks them on the committed JSON.
 FULL_RUN_CHECKS = {
+    "10_training_practice": [
+        ("the 3-seed ensemble (averaged probabilities) has a lower test loss than the best single model",
+         lambda r: r["ensemble_three_seeds_averaged_test_loss"] < r["best_single_test_loss"]),
+        ("the search's best learning rate lies inside its range (not in the outer 10%)",
+         lambda r: 0.1 < r["search_best_position_in_range"] < 0.9),
+        ("float64 gradient check good (< 1e-7), float32 worse than 1e-4",
+         lambda r: r["gradcheck_float64_max_error"] < 1e-7 < 1e-4 < r["gradcheck_float32_max_error"]),
+    ],
     "03_optimization": [
         ("every optimizer above 0.94 MNIST test accuracy",
          lambda r: all(r[f"mnist_{k}_test_accuracy"] > 0.94

@@ -32,6 +32,10 @@ def test_training_practice_lesson_quick_run(run_lesson):
         assert (run.out / f"{name}.png").stat().st_size > 10_000, name
     assert (run.out / "update_ratios_lr_0.001.json").is_file()
 
+    # 3c. Curvature: a saddle region at initialization (both signs).
+    assert r["hessian_init_largest_eigenvalue"] > 0 > r["hessian_init_smallest_eigenvalue"]
+    assert r["hessian_trained_largest_eigenvalue"] > 0
+
     # 4. Search: the best rate lies inside the range, not at its edge, and beats chance clearly.
     assert 0.1 < r["search_best_position_in_range"] < 0.9
     assert r["search_best_val_accuracy"] > 0.8
