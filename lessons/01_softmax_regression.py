@@ -36,9 +36,6 @@ correct `x -= lr * dx` lowers it; both printed).
 import math
 
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

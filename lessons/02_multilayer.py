@@ -39,9 +39,6 @@ exists to remove it.
 
 # %% Setup
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -170,9 +170,7 @@ for name in SETTINGS[1:]:
 print(f"max-norm: limit {MAX_NORM}, largest column norm without it {results['dropout_largest_column_norm']:.3f}, "
       f"with it {results['maxnorm_largest_column_norm']:.3f}")
 
-import matplotlib
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(7, 3.2))

@@ -30,12 +30,9 @@ Notes followed: 000 (CNN, pooling, FC layer), 003 (LeNet-style network), 004 out
 import math
 
 import keras
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
 import tfcourse
 from tfcourse.data import class_names, load_arrays, load_splits

@@ -38,12 +38,9 @@ Notes followed: 003 (advanced CNN: Inception, 1x1 convolutions, residual net), 0
 
 # %% Setup
 import keras
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
 import tfcourse
 from tfcourse.data import load_splits

@@ -46,9 +46,6 @@ Notes followed: 003 (RNN), 002 §1 (exploding gradients).
 import time
 
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

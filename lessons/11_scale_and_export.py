@@ -208,9 +208,7 @@ results["png_correct"] = sum(p.class_id == label for p, label in zip(predictions
 print(f"CLI equivalent: tfcourse predict --model {export_path.parent} {png_paths[0]}")
 
 # %% Figure: loss curves of the four runs, and the PNG digits with their predictions
-import matplotlib  # noqa: E402
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -32,9 +32,6 @@ Notes followed: 000 (N(0, 0.02) initialization), 002 §20 (BN and generative mod
 
 # %% Setup
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
