@@ -70,7 +70,9 @@ def machine_line(name, machines):
     machine = machines[-1]
     return (
         f"_Measured by `benchmarks/{name}.py` on {when} UTC: "
-        f"TF {machine.get('tensorflow', '?')}, Keras {machine.get('keras', '?')}, "
+        + (f"TF {machine['tensorflow']}, " if "tensorflow" in machine else f"no TensorFlow, {machine.get('backend', '?')} "
+           f"{machine.get(machine.get('backend'), '?')}, ")
+        + f"Keras {machine.get('keras', '?')}, "
         f"{machine.get('cpu_count', '?')} CPU cores"
         + (f", GPUs {', '.join(machine['gpus'])}" if machine.get("gpus") else ", no GPU")
         + "._"

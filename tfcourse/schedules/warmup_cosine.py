@@ -12,7 +12,7 @@ With initial = 0 and final = 0 this equals Keras's
 import math
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfcourse._validation import check_in_range, check_int, check_positive
 
@@ -63,15 +63,13 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        with tf.name_scope(self.name):
-            step = tf.cast(step, tf.float32)
-            peak = tf.constant(self.peak_learning_rate, tf.float32)
-            warmup = float(self.warmup_steps)
-            warming = self.initial_learning_rate + (peak - self.initial_learning_rate) * step / max(warmup, 1.0)
-            progress = tf.clip_by_value((step - warmup) / float(self.total_steps - self.warmup_steps), 0.0, 1.0)
-            cosine = 0.5 * (1.0 + tf.cos(math.pi * progress))
-            decaying = self.final_learning_rate + (peak - self.final_learning_rate) * cosine
-            return tf.where(step < warmup, warming, decaying)
+        step = ops.cast(step, "float32")
+        peak, warmup = self.peak_learning_rate, float(self.warmup_steps)
+        warming = self.initial_learning_rate + (peak - self.initial_learning_rate) * step / max(warmup, 1.0)
+        progress = ops.clip((step - warmup) / float(self.total_steps - self.warmup_steps), 0.0, 1.0)
+        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
+        decaying = self.final_learning_rate + (peak - self.final_learning_rate) * cosine
+        return ops.where(step < warmup, warming, decaying)
 
     def get_config(self):
         return {

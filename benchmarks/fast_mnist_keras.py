@@ -1,0 +1,244 @@
+"""Time to accuracy on a GPU host without TensorFlow: the fast MNIST recipes through Keras alone.
+
+    python benchmarks/fast_mnist_keras.py --export-data arrays.npz          # here, once (TFDS -> npz)
+    KERAS_BACKEND=jax python benchmarks/fast_mnist_keras.py --data arrays.npz [--quick] [--seeds 10]
+
+Why a second script: the GPU machines lent to this project (the `device` tool) hold JAX but no
+TensorFlow, and TensorFlow's wheel is larger than what can be carried there. Keras 3 runs the
+same models on JAX, so this script trains the same recipes there:
+- the keras-io baseline's model and optimizer (`tfcourse.models.mnist_cnn`, Adam 1e-3, batch 128)
+  until 99.0% test accuracy, evaluated after every epoch (evaluations not timed);
+- `tfcourse.fast_mnist.RECORD` over `--seeds` seeds, also under the mixed_bfloat16 and
+  mixed_float16 policies; `ACCURATE` and `FASHION` over `--target-seeds` seeds.
+What differs from benchmarks/fast_mnist.py (TensorFlow, CPU rows): the batches come from Keras's
+array adapter (reshuffled every epoch) instead of tf.data, and `model.fit` runs directly instead of
+`tfcourse.training.train` (which builds on tf.distribute). Time is the same `TrainTimer` wall
+clock (first training step to the last, compilation included). It runs on any backend
+(`--quick` runs in the test suite on TensorFlow/CPU) and writes
+`<results-dir>/fast_mnist_keras.json`, whose rows README shows apart from the CPU rows.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tfcourse._atomic import atomic_write_text  # noqa: E402
+from tfcourse.fast_mnist import (  # noqa: E402
+    ACCURATE,
+    FASHION,
+    KERAS_IO_BATCH,
+    RECORD,
+    TrainTimer,
+    _dividing_steps_per_execution,
+    accuracy,
+)
+from tfcourse.models import mnist_cnn  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TRAIN_SPLIT = "train[:50000]"  # train[50000:] is the validation split the recipes were chosen on
+# (row name, recipe, dataset, target mean test accuracy, target median seconds)
+TARGETS = [
+    ("record", RECORD, "mnist", 0.990, 1.0),
+    ("record_bfloat16", dataclasses.replace(RECORD, mixed_precision="mixed_bfloat16"), "mnist", 0.990, 1.0),
+    ("record_float16", dataclasses.replace(RECORD, mixed_precision="mixed_float16"), "mnist", 0.990, 1.0),
+    ("accurate", ACCURATE, "mnist", 0.995, 60.0),
+    ("fashion", FASHION, "fashion_mnist", 0.930, 180.0),
+]
+LABELS = {
+    "record": "MNIST record recipe",
+    "record_bfloat16": "MNIST record recipe, mixed_bfloat16",
+    "record_float16": "MNIST record recipe, mixed_float16",
+    "accurate": "MNIST, BN + shifts",
+    "fashion": "Fashion-MNIST",
+}
+
+
+def export_data(path):
+    """Write the uint8 train[:50000] and test arrays of MNIST and Fashion-MNIST to one .npz (atomic)."""
+    from tfcourse.data import load_arrays
+
+    arrays = {}
+    for dataset in ("mnist", "fashion_mnist"):
+        for split, key in ((TRAIN_SPLIT, "train"), ("test", "test")):
+            arrays[f"{dataset}_{key}_images"], arrays[f"{dataset}_{key}_labels"] = load_arrays(dataset, split)
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, **arrays)
+    os.replace(partial, path)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+
+
+def load_data(path, dataset, limit=None):
+    """(train images float32 in [0, 1], train labels, test images, test labels) from `export_data`'s file."""
+    with np.load(path) as arrays:
+        get = lambda key: arrays[f"{dataset}_{key}"]  # noqa: E731
+        train_images, train_labels = get("train_images")[:limit], get("train_labels")[:limit]
+        return (train_images.astype("float32") / 255.0, train_labels.astype("int64"),
+                get("test_images").astype("float32") / 255.0, get("test_labels").astype("int64"))  # fmt: skip
+
+
+def build_in_policy(build, policy):
+    """`build()` under the dtype policy `policy` (None: the current one), restoring the old policy."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy or previous)
+    try:
+        return build()
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def train_recipe(recipe, images, labels, seed):
+    """One run of `recipe` with `model.fit` on in-memory arrays; returns (model, train seconds)."""
+    keras.utils.set_random_seed(seed)
+    model = build_in_policy(recipe.build_model, recipe.mixed_precision)
+    steps = recipe.steps_per_epoch(len(images))
+    model.compile(optimizer=recipe.optimizer(len(images)), loss=recipe.loss(),
+                  steps_per_execution=_dividing_steps_per_execution(steps, recipe.steps_per_execution))  # fmt: skip
+    targets = np.eye(10, dtype="float32")[labels] if recipe.label_smoothing else labels
+    timer = TrainTimer()
+    model.fit(images, targets, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True,
+              callbacks=[timer], verbose=0)  # fmt: skip
+    return model, timer.seconds
+
+
+def baseline_time_to_99(images, labels, test_images, test_labels, max_epochs):
+    """The keras-io recipe trained one epoch at a time until 99.0% test accuracy (timed epochs only)."""
+    keras.utils.set_random_seed(0)
+    model = mnist_cnn()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # fmt: skip
+    seconds, accuracies = 0.0, []
+    for epoch in range(max_epochs):
+        timer = TrainTimer()
+        model.fit(images, labels, batch_size=KERAS_IO_BATCH, epochs=epoch + 1, initial_epoch=epoch, shuffle=True,
+                  callbacks=[timer], verbose=0)  # fmt: skip
+        seconds += timer.seconds
+        accuracies.append(accuracy(model, test_images, test_labels))
+        if accuracies[-1] >= 0.99:
+            break
+    return {"reached": accuracies[-1] >= 0.99, "epochs": len(accuracies), "train_seconds": seconds,
+            "test_accuracies": accuracies}  # fmt: skip
+
+
+def device_name():
+    """The accelerator's name ("NVIDIA H100 80GB HBM3"), or "CPU"."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return device.device_kind if device.platform == "gpu" else "CPU"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else "CPU"
+    return "CPU"
+
+
+def machine_info(git_commit, device):
+    info = {"gpus": [] if device == "CPU" else [device], "keras": keras.__version__,
+            "backend": keras.backend.backend(), "python": platform.python_version(),
+            "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "git_commit": git_commit}  # fmt: skip
+    if keras.backend.backend() == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+    return info
+
+
+def rows_for(device, baseline, measured):
+    rows = [[f"keras-io baseline to 99.0% ({device})", "1",
+             f"{baseline['test_accuracies'][-1]:.4f} after {baseline['epochs']} epochs",
+             f"{baseline['train_seconds']:.2f} s", "reference" if baseline["reached"]
+             else f"**99.0% not reached in {baseline['epochs']} epochs**"]]  # fmt: skip
+    for name, _, _, target_accuracy, target_seconds in TARGETS:
+        entry = measured.get(name)
+        if entry is None:
+            rows.append([f"{LABELS[name]} ({device})", "0", "", "", "**not run** (benchmark stopped before this stage)"])
+            continue
+        met = entry["mean_test_accuracy"] >= target_accuracy and entry["median_train_seconds"] <= target_seconds
+        rows.append([f"{LABELS[name]} >= {100 * target_accuracy:.1f}% mean, median <= {target_seconds:g} s ({device})",
+                     str(len(entry["runs"])), f"{entry['mean_test_accuracy']:.4f} (min {entry['min_test_accuracy']:.4f})",
+                     f"{entry['median_train_seconds']:.2f} s", "**met**" if met else "**not met**"])  # fmt: skip
+    ratio = None
+    if "record" in measured:
+        ratio = baseline["train_seconds"] / measured["record"]["median_train_seconds"]
+        rows.append([f"speed-up, baseline time to 99% / record median ({device})", "", "", f"{ratio:.1f}x", ""])
+    return rows, ratio
+
+
+def write(args, device, baseline, measured, results_dir):
+    """Rewritten after every stage: a run stopped early still records what it measured."""
+    rows, ratio = rows_for(device, baseline, measured)
+    payload = {"machine": machine_info(args.git_commit, device), "quick": args.quick, "device": device,
+               "complete": len(measured) == len(TARGETS),
+               "command": "python benchmarks/fast_mnist_keras.py " + " ".join(sys.argv[1:]),
+               "baseline": baseline, "targets": measured, "speedup": ratio,
+               "readme_table": {"columns": ["run", "seeds", "test accuracy (mean)", "training time (median)", "target"],
+                                "rows": rows}}  # fmt: skip
+    path = results_dir / "fast_mnist_keras.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+    return rows, path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--export-data", type=Path, help="write the arrays file from the prepared TFDS data and exit")
+    parser.add_argument("--data", type=Path, help="the arrays file written by --export-data")
+    parser.add_argument("--quick", action="store_true", help="5,000 images, 1 seed, 1 epoch; temporary results folder")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds of the record recipe (3 for its mixed-precision rows)")
+    parser.add_argument("--target-seeds", type=int, default=5, help="seeds of the second and third targets")
+    parser.add_argument("--results-dir", type=Path, default=None)
+    parser.add_argument("--git-commit", default="unknown", help="the commit this tree is (the GPU host has no .git)")
+    args = parser.parse_args()
+    if args.export_data:
+        return export_data(args.export_data)
+    if args.data is None:
+        parser.error("`--data` is required (write the file with --export-data first)")
+    limit = 5000 if args.quick else None
+    results_dir = args.results_dir or (Path(tempfile.mkdtemp(prefix="tfcourse-quick-")) if args.quick else RESULTS_DIR)
+    device = device_name()
+    print(f"device: {device}, Keras {keras.__version__} on {keras.backend.backend()}", flush=True)
+
+    mnist = load_data(args.data, "mnist", limit)
+    baseline = baseline_time_to_99(*mnist, max_epochs=1 if args.quick else 15)
+    print(f"keras-io baseline: {baseline}", flush=True)
+    measured = {}
+    for name, recipe, dataset, _, _ in TARGETS:
+        images, labels, test_images, test_labels = mnist if dataset == "mnist" else load_data(args.data, dataset, limit)
+        if args.quick:
+            recipe = dataclasses.replace(recipe, epochs=1)
+        count = args.seeds if name == "record" else 3 if name.startswith("record") else args.target_seeds
+        count = 1 if args.quick else count
+        runs = []
+        for seed in range(count):
+            model, seconds = train_recipe(recipe, images, labels, seed)
+            runs.append({"seed": seed, "test_accuracy": accuracy(model, test_images, test_labels), "train_seconds": seconds})
+            print(f"  {name} seed {seed}: {runs[-1]['test_accuracy']:.4f}, {seconds:.2f} s", flush=True)
+        measured[name] = {"recipe": repr(recipe), "dataset": dataset, "runs": runs,
+                          "mean_test_accuracy": statistics.fmean(r["test_accuracy"] for r in runs),
+                          "min_test_accuracy": min(r["test_accuracy"] for r in runs),
+                          "median_train_seconds": statistics.median(r["train_seconds"] for r in runs)}  # fmt: skip
+        write(args, device, baseline, measured, results_dir)
+    rows, path = write(args, device, baseline, measured, results_dir)
+    for row in rows:
+        print(" | ".join(row))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
