@@ -203,6 +203,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=10, help="seeds of the record recipe (3 for its mixed-precision rows)")
     parser.add_argument("--target-seeds", type=int, default=5, help="seeds of the second and third targets")
     parser.add_argument("--results-dir", type=Path, default=None)
+    parser.add_argument("--only", nargs="+", choices=[name for name, *_ in TARGETS], help="run only these rows")
+    parser.add_argument("--previous", type=Path, help="a stopped run's JSON: keep its baseline and rows, run the rest")
     parser.add_argument("--git-commit", default="unknown", help="the commit this tree is (the GPU host has no .git)")
     args = parser.parse_args()
     if args.export_data:
@@ -215,10 +217,15 @@ def main():
     print(f"device: {device}, Keras {keras.__version__} on {keras.backend.backend()}", flush=True)
 
     mnist = load_data(args.data, "mnist", limit)
-    baseline = baseline_time_to_99(*mnist, max_epochs=1 if args.quick else 15)
+    if args.previous:
+        previous = json.loads(args.previous.read_text())
+        baseline, measured = previous["baseline"], previous["targets"]
+    else:
+        baseline, measured = baseline_time_to_99(*mnist, max_epochs=1 if args.quick else 15), {}
     print(f"keras-io baseline: {baseline}", flush=True)
-    measured = {}
     for name, recipe, dataset, _, _ in TARGETS:
+        if name in measured or (args.only and name not in args.only):
+            continue
         images, labels, test_images, test_labels = mnist if dataset == "mnist" else load_data(args.data, dataset, limit)
         if args.quick:
             recipe = dataclasses.replace(recipe, epochs=1)
