@@ -1,0 +1,65 @@
+"""benchmarks/fast_mnist_keras.py (the GPU host's fast MNIST run through Keras alone): its data file,
+its training path and its verdicts, on tiny data (the GPU numbers live in benchmarks/results/)."""
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tfcourse.fast_mnist import RECORD
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fast_mnist_keras.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("fast_mnist_keras", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_data_scales_to_unit_range_and_limits_the_train_split(bench, tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {f"mnist_{split}_{part}": value for split, n in (("train", 30), ("test", 10))
+              for part, value in (("images", rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)),
+                                  ("labels", rng.integers(0, 10, n)))}  # fmt: skip
+    np.savez_compressed(tmp_path / "arrays.npz", **arrays)
+    images, labels, test_images, test_labels = bench.load_data(tmp_path / "arrays.npz", "mnist", limit=20)
+    assert images.shape == (20, 28, 28, 1) and images.dtype == np.float32 and test_images.shape == (10, 28, 28, 1)
+    np.testing.assert_allclose(images, arrays["mnist_train_images"][:20] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(test_labels, arrays["mnist_test_labels"])
+
+
+def test_train_recipe_learns_and_restores_the_dtype_policy(bench):
+    import keras
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 10, 512)
+    # Separable on purpose: each class lights its own image row, so a working loop must learn it.
+    images = rng.uniform(0, 0.1, (512, 28, 28, 1)).astype("float32")
+    images[np.arange(512), labels * 2 + 4] += 0.9
+    recipe = dataclasses.replace(RECORD, filters=(4, 8), dense_units=16, epochs=3, batch_size=64,
+                                 mixed_precision="mixed_bfloat16")  # fmt: skip
+    before = keras.config.dtype_policy().name
+    model, seconds = bench.train_recipe(recipe, images, labels, seed=0)
+    assert keras.config.dtype_policy().name == before, "the recipe's policy must not leak"
+    assert model.layers[0].dtype_policy.name == "mixed_bfloat16"
+    assert seconds > 0
+    assert bench.accuracy(model, images, labels) > 0.9  # chance is 0.1
+
+
+def test_rows_say_met_only_when_both_targets_are_met_and_mark_stages_not_run(bench):
+    baseline = {"reached": True, "epochs": 3, "train_seconds": 6.0, "test_accuracies": [0.98, 0.985, 0.991]}
+    entry = lambda accuracy, seconds: {"runs": [{}], "mean_test_accuracy": accuracy,  # noqa: E731
+                                       "min_test_accuracy": accuracy, "median_train_seconds": seconds}
+    rows, ratio = bench.rows_for("GPU", baseline, {"record": entry(0.991, 0.5), "fashion": entry(0.92, 10.0)})
+    verdicts = {row[0].split(" (")[0].split(" >=")[0]: row[-1] for row in rows}
+    assert verdicts["MNIST record recipe"] == "**met**"
+    assert verdicts["Fashion-MNIST"] == "**not met**"  # 0.92 < 0.93 although fast enough
+    assert "not run" in verdicts["MNIST, BN + shifts"]
+    assert ratio == pytest.approx(12.0)
+    rows, _ = bench.rows_for("GPU", baseline, {"record": entry(0.991, 1.5)})
+    assert rows[1][-1] == "**not met**"  # accurate enough, too slow
