@@ -160,8 +160,9 @@ beam_predictions = dates.decode_targets(beam3.tokens[:, 0])
 results["attention_beam3_test_exact_match"] = float(np.mean([p == t for p, t in zip(beam_predictions, test_isos)]))
 
 # %% Attention heat-maps
-# Row t shows where output character t looked in the source: the year characters attend to the
-# year, the month to the month name or number, wherever the format put them.
+# Row t shows where output character t looked in the source (weights of the trained model for
+# three formats of the same day). The bidirectional encoder lets a character's state carry its
+# neighbours too, so the weights need not sit exactly on the characters copied.
 import matplotlib.pyplot as plt  # noqa: E402
 
 picks = [dates.FORMATS.index(f) for f in ("{nth} of {month} {yyyy}", "{m}/{d}/{yy}", "{weekday}, {month} {d}, {yyyy}")]
