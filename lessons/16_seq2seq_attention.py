@@ -12,14 +12,15 @@ What you will learn [004 4.3]:
   weights * m_j; it equals `keras.layers.AdditiveAttention` on the same weights, since Keras's
   layer is the same formula applied to inputs projected beforehand (query @ W_q, key = memory @ W_k,
   its `scale` = v);
-- the same model without attention, which must squeeze the whole date into one state vector;
+- the same model without attention, which must squeeze the whole date into one state vector:
+  with the same 5 epochs it is far behind (it learns much more slowly, it is not a ceiling);
 - greedy decoding and beam search written out (`tfcourse.seq2seq.greedy_decode`, `beam_search`);
 - attention heat-maps: which source characters each output character looked at;
 - a SavedModel with a string-in, string-out signature, callable from plain TensorFlow
   (`tf.saved_model.load(path).serving_default(tf.constant(["3/25/21"]))`) or from the shell
   (`python -m tfcourse.seq2seq --model saved_models/16_seq2seq_attention "3/25/21"`).
 
-Runtime: about 5 minutes on 2 CPU cores (`--quick`: about 20 s; it trains one model on 640 dates).
+Runtime: about 5-8 minutes on 2 CPU cores (`--quick`: about 20 s; it trains one model on 640 dates).
 Expected (thresholds the tests check: `--quick` in tests/lessons, the full run in
 benchmarks/lessons.py's FULL_RUN_CHECKS):
 - no test day occurs in the training pairs;
@@ -31,7 +32,8 @@ benchmarks/lessons.py's FULL_RUN_CHECKS):
   `beam_search`);
 - the exported SavedModel, loaded by plain `tf.saved_model.load`, returns the same ISO strings
   as greedy decoding in Python, for every test date tried;
-- full run: >= 99% exact match on held-out test dates with attention, and more than without.
+- full run: >= 99% exact match on held-out test dates with attention, and more than without
+  (the measured table is in benchmarks/results/lessons/16_seq2seq_attention.json).
 Notes followed: 004 (outline 4.3, seq2seq and attention); the notes give only the outline.
 """
 
