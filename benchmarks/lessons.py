@@ -164,6 +164,17 @@ HEADLINES = {
         ("BN generator: max pixel change for the same z with other batch companions",
          lambda r: f"{r['bn_generator_change_training_mode']:.3g}"),
     ],
+    "16_seq2seq_attention": [
+        ("held-out dates, exact match: attention / no attention (target >= 0.99)",
+         lambda r: f"{_target(r['attention_test_exact_match'], 0.99)} / {r['no_attention_test_exact_match']:.4f}"),
+        ("exact match with beam search (width 3)", lambda r: round(r["attention_beam3_test_exact_match"], 4)),
+        ("test dates where beam 3 scored below / above greedy",
+         lambda r: f"{r['beam3_below_greedy_score']} / {r['beam3_above_greedy_score']}"),
+        ("max difference, written-out attention vs keras.layers.AdditiveAttention",
+         lambda r: f"{r['attention_max_difference_vs_keras']:.2g}"),
+        ("SavedModel (string in, string out) answers differing from greedy decoding",
+         lambda r: f"{r['saved_model_mismatches_vs_greedy']}/{r['saved_model_strings_checked']}"),
+    ],
 }
 
 
@@ -242,6 +253,19 @@ FULL_RUN_CHECKS = {
          lambda r: r["alexnet_block_lrn_val_accuracy"] <= r["alexnet_block_no_lrn_val_accuracy"] + 0.01),
         ("BN after the ReLU also beats no normalization (training loss)",
          lambda r: r["cnn_bn_after_relu_final_train_loss"] < r["cnn_no_norm_final_train_loss"]),
+    ],    "16_seq2seq_attention": [
+        (">= 99% exact match on held-out dates with attention",
+         lambda r: r["attention_test_exact_match"] >= 0.99),
+        ("attention beats the same model without it (exact match)",
+         lambda r: r["attention_test_exact_match"] > r["no_attention_test_exact_match"]),
+        ("the training loss falls for both models",
+         lambda r: r["attention_final_loss"] < r["attention_first_epoch_loss"]
+         and r["no_attention_final_loss"] < r["no_attention_first_epoch_loss"]),
+        ("beam search width 3 scores at least greedy's on every test date", lambda r: r["beam3_below_greedy_score"] == 0),
+        ("beam width 1 equals greedy; attention equals Keras's; the SavedModel equals greedy",
+         lambda r: r["beam1_tokens_differing_from_greedy"] == 0 and r["beam1_max_score_difference_vs_greedy"] < 1e-5
+         and r["attention_max_difference_vs_keras"] < 1e-5 and r["saved_model_mismatches_vs_greedy"] == 0),
+        ("no test date occurs in training", lambda r: r["test_dates_seen_in_training"] == 0),
     ],
 }
 

@@ -4,6 +4,7 @@
   (CLI: `tfcourse data prepare`); afterwards plain `tfds.load(name)` works offline.
 - `load_splits(name, batch_size=...)`: batched, normalized train / validation / test pipelines.
 - `load_arrays(name, split)`: a split as uint8 NumPy arrays.
+- `tfcourse.data.dates`: the seeded synthetic dates task of lesson L16 (text -> ISO date).
 """
 
 from tfcourse.data.errors import DataSourceError

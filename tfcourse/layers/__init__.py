@@ -8,9 +8,11 @@ Introduced in lesson L06 (`lessons/06_normalization.py`); Maxout in lesson L02.
     WeightNormalization         W = g * v / ||v|| wrapper for Dense and (transposed, depthwise, separable) Conv
     batch_norm_train            BN's training forward pass with its hand-derived backward pass
     Maxout                      max over groups of linear units
+    BahdanauAttention           additive attention v . tanh(W_q q + W_k k) (lesson L16)
     SimpleRNNCell               RNN cell as one linear layer on [h, x] (lesson L09)
 """
 
+from tfcourse.layers.additive_attention import BahdanauAttention
 from tfcourse.layers.batch_normalization import BatchNormalization, batch_norm_train
 from tfcourse.layers.group_normalization import GroupNormalization
 from tfcourse.layers.local_response_normalization import (
@@ -22,6 +24,7 @@ from tfcourse.layers.simple_rnn_cell import SimpleRNNCell
 from tfcourse.layers.weight_normalization import WeightNormalization
 
 __all__ = [
+    "BahdanauAttention",
     "BatchNormalization",
     "GroupNormalization",
     "LocalResponseNormalization",
