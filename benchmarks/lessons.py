@@ -164,6 +164,18 @@ HEADLINES = {
         ("BN generator: max pixel change for the same z with other batch companions",
          lambda r: f"{r['bn_generator_change_training_mode']:.3g}"),
     ],
+    "15_word_embeddings": [
+        ("corpus: verses / words / vocabulary",
+         lambda r: f"{r['corpus_verses']} / {r['corpus_words']} / {r['vocabulary_size']}"),
+        ("skip-gram probe loss: at init / final (final / init)",
+         lambda r: f"{r['probe_loss_at_init']:.3f} / {r['probe_loss_final']:.3f} ({r['probe_loss_final_over_init']:.2f})"),
+        ("mean cosine, related minus random word pairs: trained / untrained",
+         lambda r: f"{r['related_minus_random_cosine']:.3f} / {r['untrained_related_minus_random_cosine']:.3f}"),
+        ("analogies with the expected word in the top 5",
+         lambda r: f"{r['analogies_expected_in_top5']} of {r['analogies_total']}"),
+        ("sparse vs dense gradient, max |diff|: tfcourse Adam / Keras Adam",
+         lambda r: " / ".join(f"{r[f'{k}_sparse_vs_dense_max_abs_diff']:.2g}" for k in ("tfcourse_adam", "keras_adam"))),
+    ],
 }
 
 
@@ -242,6 +254,14 @@ FULL_RUN_CHECKS = {
          lambda r: r["alexnet_block_lrn_val_accuracy"] <= r["alexnet_block_no_lrn_val_accuracy"] + 0.01),
         ("BN after the ReLU also beats no normalization (training loss)",
          lambda r: r["cnn_bn_after_relu_final_train_loss"] < r["cnn_no_norm_final_train_loss"]),
+    ],
+    "15_word_embeddings": [
+        ("the skip-gram probe loss falls below 0.6x its value at initialization",
+         lambda r: r["probe_loss_final_over_init"] < 0.6),
+        ("related word pairs at least 0.25 above random pairs in mean cosine; untrained under 0.05",
+         lambda r: r["related_minus_random_cosine"] >= 0.25 and abs(r["untrained_related_minus_random_cosine"]) < 0.05),
+        ("at least 2 of the 6 analogies put the expected word in the top 5",
+         lambda r: r["analogies_expected_in_top5"] >= 2),
     ],
 }
 
