@@ -24,6 +24,8 @@ benchmarks/lessons.py's FULL_RUN_CHECKS):
 - `Embedding(ids)` equals `one_hot(ids) @ W` exactly;
 - the written-out skip-gram loss equals (1 + K) x Keras's BinaryCrossentropy(from_logits=True)
   to 1e-5;
+- the negatives drawn by inverse-CDF sampling hit "the" as often as unigram^0.75 says (to 0.005),
+  less than half as often as "the" occurs in the corpus;
 - the embedding table's gradient is a `tf.IndexedSlices`; with a repeated word, tfcourse's
   Adam, Adagrad and RMSprop give the same table from it as from the dense gradient (to 1e-6)
   and Keras's built-in Adam differs by more than 1e-3;
@@ -118,21 +120,38 @@ targets, contexts = np.concatenate(targets), np.concatenate(contexts)
 if PAIRS is not None:
     chosen = rng.choice(len(targets), size=PAIRS, replace=False)
     targets, contexts = targets[chosen], contexts[chosen]
+order = rng.permutation(len(targets))
+targets, contexts = targets[order].astype(np.int32), contexts[order].astype(np.int32)
 # Negative sampling: K noise words per pair from unigram^0.75 (rarer words more often than their
-# frequency). A negative can equal the true context; with 6,000 words that is rare and harmless.
+# frequency), drawn afresh for every batch, so no pair sees the same negatives twice. Inverse-CDF
+# sampling: draw u ~ U(0, 1) and take the first word whose cumulative probability exceeds u.
+# A negative can equal the true context; with 6,000 words that is rare and harmless.
 noise = counts ** 0.75
 noise[:2] = 0.0  # never padding or [UNK]
 noise /= noise.sum()
-negatives = rng.choice(VOCABULARY_SIZE, size=(len(targets), NEGATIVES), p=noise)
-candidates = np.concatenate([contexts[:, None], negatives], axis=1).astype(np.int32)  # (N, 1 + K)
-labels = np.zeros(candidates.shape, np.float32)
-labels[:, 0] = 1.0  # column 0 is the true context, columns 1..K the negatives
-order = rng.permutation(len(targets))
-targets, candidates, labels = targets[order].astype(np.int32), candidates[order], labels[order]
+noise_cdf = tf.constant(np.cumsum(noise), tf.float32)
+
+
+def with_negatives(target, context):
+    """(target, candidates = [context, K negatives]), labels [1, 0, ..., 0] for a batch of pairs."""
+    batch = tf.shape(target)[0]
+    uniform = tf.random.uniform((batch * NEGATIVES,))
+    negatives = tf.minimum(tf.searchsorted(noise_cdf, uniform, side="right"), VOCABULARY_SIZE - 1)
+    negatives = tf.reshape(negatives, (batch, NEGATIVES))
+    candidates = tf.concat([context[:, None], negatives], axis=1)  # (batch, 1 + K)
+    labels = tf.concat([tf.ones((batch, 1)), tf.zeros((batch, NEGATIVES))], axis=1)
+    return (target, candidates), labels
+
+
 print(f"{kept.sum():,} of {len(tokens):,} words kept by subsampling; {len(targets):,} training pairs")
 print("Genesis 1:1 after subsampling:", " ".join(vocabulary[t] for t in kept_tokens[kept_verses == 1]))
-print("a pair:", vocabulary[targets[0]], "->", vocabulary[candidates[0, 0]],
-      "| negatives:", [vocabulary[n] for n in candidates[0, 1:]])  # fmt: skip
+(_, example_candidates), _ = with_negatives(targets[:1], contexts[:1])
+print("a pair:", vocabulary[targets[0]], "->", vocabulary[contexts[0]],
+      "| negatives:", [vocabulary[n] for n in example_candidates.numpy()[0, 1:]])  # fmt: skip
+sampled = with_negatives(targets[:20_000], contexts[:20_000])[0][1].numpy()[:, 1:].ravel()
+results["negatives_most_frequent_word_share"] = float(np.mean(sampled == 2))  # "the": id 2
+results["negatives_expected_most_frequent_word_share"] = float(noise[2])
+results["corpus_most_frequent_word_share"] = float(frequency[2])  # ^0.75 gives it less
 results["words_kept_by_subsampling"] = int(kept.sum())
 results["training_pairs"] = int(len(targets))
 
@@ -163,14 +182,14 @@ def skipgram_loss(labels, scores):
 
 def build_model():
     model = SkipGram(VOCABULARY_SIZE, EMBEDDING_DIM)
-    model((targets[:1], candidates[:1]))  # create the weights
+    model(with_negatives(targets[:1], contexts[:1])[0])  # create the weights
     return model
 
 
 # The written-out loss is binary cross-entropy summed over the 1 + K columns.
 # A fixed probe of 4,096 pairs, held out of training, on which the loss is measured as it trains.
 PROBE = 4_096
-probe = (targets[:PROBE], candidates[:PROBE]), labels[:PROBE]
+probe = with_negatives(targets[:PROBE], contexts[:PROBE])
 untrained = build_model()
 probe_scores = untrained(probe[0])
 written_out = ops.mean(skipgram_loss(probe[1], probe_scores))
@@ -255,7 +274,7 @@ class ProbeLoss(keras.callbacks.Callback):
 STEPS_PER_EXECUTION = 16
 steps_per_epoch = (len(targets) - PROBE) // BATCH_SIZE // STEPS_PER_EXECUTION * STEPS_PER_EXECUTION
 used = slice(PROBE, PROBE + steps_per_epoch * BATCH_SIZE)
-pairs = tf.data.Dataset.from_tensor_slices(((targets[used], candidates[used]), labels[used])).batch(BATCH_SIZE)
+pairs = tf.data.Dataset.from_tensor_slices((targets[used], contexts[used])).batch(BATCH_SIZE).map(with_negatives)
 results["training_steps"] = steps_per_epoch * EPOCHS
 probe_loss = ProbeLoss(every=max(1, steps_per_epoch * EPOCHS // 20))
 run = train(

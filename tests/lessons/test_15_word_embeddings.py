@@ -15,6 +15,9 @@ def test_word_embeddings_lesson_quick_run(run_lesson):
     # an Embedding lookup is one_hot @ W, exactly
     assert r["embedding_vs_one_hot_matmul_max_abs_diff"] == 0.0
     assert r["training_pairs"] == 200_000
+    # negatives follow unigram^0.75, which draws "the" less often than the corpus has it
+    assert abs(r["negatives_most_frequent_word_share"] - r["negatives_expected_most_frequent_word_share"]) < 0.005
+    assert r["negatives_expected_most_frequent_word_share"] < 0.5 * r["corpus_most_frequent_word_share"]
     # the written-out loss is (1 + K) x binary cross-entropy
     assert r["skipgram_loss_vs_keras_bce_abs_diff"] < 1e-5
     # sparse gradients: tfcourse's adaptive optimizers match the dense path, Keras's Adam does not
