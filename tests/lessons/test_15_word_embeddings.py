@@ -32,8 +32,8 @@ def test_word_embeddings_lesson_quick_run(run_lesson):
     assert r["training_steps"] == r["probe_loss_steps"] == (200_000 - 4_096) // 1024 // 16 * 16
     # related words are closer than random words; not so in the untrained table (control)
     assert r["related_pairs_count"] == 16
-    assert r["related_minus_random_cosine"] > 0.1
-    assert abs(r["untrained_related_minus_random_cosine"]) < 0.05
+    assert r["related_minus_random_cosine"] > 0.15
+    assert abs(r["untrained_related_minus_random_cosine"]) < 0.1  # its std is about 0.03
     assert r["random_pairs_mean_cosine_uncentered"] > 0.3  # the shared direction after a short training
     # analogies are printed; quick mode is too short to get them (checked on the full run)
     assert r["analogies_total"] == 6
