@@ -17,8 +17,8 @@ The corpus is real English: the World English Bible (public domain, about 917,00
 read from Debian's `sword-text-web` package and prepared offline by `make data`
 (`tfcourse.data.text_corpus`).
 
-Runtime: about 2-3 minutes on 2 CPU cores (`--quick`: about 15 s; it trains on 200,000 pairs for 1 epoch,
-the full run on all 1.6 million pairs for 5 epochs).
+Runtime: about 1.5-2 minutes on 2 CPU cores (`--quick`: about 15-20 s with the TF import; it trains
+on 200,000 pairs for 1 epoch, the full run on all 1.6 million pairs for 5 epochs).
 Expected (thresholds the tests check: `--quick` in tests/lessons, the full run in
 benchmarks/lessons.py's FULL_RUN_CHECKS):
 - `Embedding(ids)` equals `one_hot(ids) @ W` exactly;
