@@ -1,7 +1,7 @@
 """The text corpus of lesson L15: read from its pinned .deb, prepared atomically, loaded offline.
 
-Published facts checked: the World English Bible's first verse (Genesis 1:1) and its last book's
-last verse, and that it has the 66 books' familiar words (Yahweh ~ 6,000 times in the WEB).
+Facts checked: the World English Bible's Genesis 1:1 as published, about 917,000 words, and the
+WEB's rendering of God's name as "Yahweh" (between 5,000 and 7,000 times).
 """
 
 import collections
