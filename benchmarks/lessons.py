@@ -175,6 +175,19 @@ HEADLINES = {
         ("SavedModel (string in, string out) answers differing from greedy decoding",
          lambda r: f"{r['saved_model_mismatches_vs_greedy']}/{r['saved_model_strings_checked']}"),
     ],
+    "15_word_embeddings": [
+        ("corpus: verses / words / vocabulary",
+         lambda r: f"{r['corpus_verses']} / {r['corpus_words']} / {r['vocabulary_size']}"),
+        ("skip-gram probe loss: at init / final (final / init)",
+         lambda r: f"{r['probe_loss_at_init']:.3f} / {r['probe_loss_final']:.3f} ({r['probe_loss_final_over_init']:.2f})"),
+        ("mean cosine, related minus random word pairs: trained / untrained",
+         lambda r: f"{r['related_minus_random_cosine']:.3f} / {r['untrained_related_minus_random_cosine']:.3f}"),
+        ("analogies: expected word in the top 5 / its median rank (untrained table)",
+         lambda r: f"{r['analogies_expected_in_top5']} of {r['analogies_total']} / "
+                   f"{r['analogies_median_rank_of_expected']:g} ({r['untrained_analogies_median_rank_of_expected']:g})"),
+        ("sparse vs dense gradient, max |diff|: tfcourse Adam / Keras Adam",
+         lambda r: " / ".join(f"{r[f'{k}_sparse_vs_dense_max_abs_diff']:.2g}" for k in ("tfcourse_adam", "keras_adam"))),
+    ],
 }
 
 
@@ -253,7 +266,8 @@ FULL_RUN_CHECKS = {
          lambda r: r["alexnet_block_lrn_val_accuracy"] <= r["alexnet_block_no_lrn_val_accuracy"] + 0.01),
         ("BN after the ReLU also beats no normalization (training loss)",
          lambda r: r["cnn_bn_after_relu_final_train_loss"] < r["cnn_no_norm_final_train_loss"]),
-    ],    "16_seq2seq_attention": [
+    ],
+    "16_seq2seq_attention": [
         (">= 99% exact match on held-out dates with attention",
          lambda r: r["attention_test_exact_match"] >= 0.99),
         ("attention beats the same model without it (exact match)",
@@ -266,6 +280,16 @@ FULL_RUN_CHECKS = {
          lambda r: r["beam1_tokens_differing_from_greedy"] == 0 and r["beam1_max_score_difference_vs_greedy"] < 1e-5
          and r["attention_max_difference_vs_keras"] < 1e-5 and r["saved_model_mismatches_vs_greedy"] == 0),
         ("no test date occurs in training", lambda r: r["test_dates_seen_in_training"] == 0),
+    ],
+    "15_word_embeddings": [
+        ("the skip-gram loss on held-out probe pairs falls below 0.65x its value at initialization",
+         lambda r: r["probe_loss_final_over_init"] < 0.65),
+        ("related word pairs at least 0.3 above random pairs in mean cosine; untrained under 0.1",
+         lambda r: r["related_minus_random_cosine"] >= 0.3 and abs(r["untrained_related_minus_random_cosine"]) < 0.1),
+        ("at least 2 of the 6 analogies put the expected word in the top 5",
+         lambda r: r["analogies_expected_in_top5"] >= 2),
+        ("analogies: median rank of the expected word 25 or better, untrained table over 1,000",
+         lambda r: r["analogies_median_rank_of_expected"] <= 25 < 1000 < r["untrained_analogies_median_rank_of_expected"]),
     ],
 }
 

@@ -10,7 +10,7 @@ MODULES = [
     "tfcourse.optimizers", "tfcourse.initializers", "tfcourse.layers", "tfcourse.training",
     "tfcourse.data", "tfcourse.models", "tfcourse.serving", "tfcourse.predict", "tfcourse.lessons",
     "tfcourse.diagnostics", "tfcourse.search", "tfcourse.gan", "tfcourse.schedules", "tfcourse.callbacks",
-    "tfcourse.fast_mnist", "tfcourse.seq2seq", "tfcourse.data.dates",
+    "tfcourse.fast_mnist", "tfcourse.seq2seq", "tfcourse.data.dates", "tfcourse.data.text_corpus", "tfcourse.projector",
 ]
 
 

