@@ -12,6 +12,8 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 CORPUS_PACKAGE := sword-text-web=426.0-1
 CORPUS_DEB := $(SOURCES_DIR)/sword-text-web_426.0-1_all.deb
 PYTEST_ARGS ?=
+# The suite runs one pytest worker per core, a test file per worker (TF processes stay shared within a file).
+TEST_WORKERS ?= auto
 # The exact versions the suite passes with; `make setup CONSTRAINTS=` installs the newest allowed.
 CONSTRAINTS ?= constraints.txt
 
@@ -22,7 +24,7 @@ demo: data
 	$(PY) lessons/00_quickstart.py
 
 test: data
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 

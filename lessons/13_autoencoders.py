@@ -39,12 +39,14 @@ out = output_dir(args, "13_autoencoders")
 results = {}
 TRAIN = 10_000 if args.quick else 50_000
 EPOCHS = 3 if args.quick else 8
+TEST = 3_000 if args.quick else None  # None: the whole 10,000-image test split
 BATCH = 128
 NOISE = 0.4
 
 images, _ = load_arrays("mnist", "train")
 x_train = (images[:TRAIN] / 255.0).astype("float32")
 test_images, y_test = load_arrays("mnist", "test")
+test_images, y_test = test_images[:TEST], y_test[:TEST]
 x_test = (test_images / 255.0).astype("float32")
 rng = np.random.default_rng(args.seed)
 noisy_train = np.clip(x_train + NOISE * rng.standard_normal(x_train.shape), 0, 1).astype("float32")
