@@ -24,9 +24,10 @@ and early stopping all landed within 0.005 of it on test accuracy, and only augm
 The penalty strengths (L2 2e-2, L1 1e-3), the learning rate and the 30 epochs were chosen on
 the validation split (the last 10,000 training images), never on the test set.
 
-Runtime: the full run took about 5 minutes per seed on a 2-core machine shared with other jobs
-(measured: benchmarks/results/lessons/05_regularization.json); `--quick` (200 images, 2 epochs,
-1,000 validation images) only shows the mechanics and took about 20 s of CPU time.
+Runtime (measured on a 2-core machine shared with other jobs, so inflated): the full run took
+151-197 s per seed (median 181 s over seeds 0 1 2, benchmarks/results/lessons/05_regularization.json);
+`--quick` (200 images, 2 epochs, 1,000 validation images) took 22 s wall, 21 s of CPU time. It
+only shows the mechanics: 8 steps per setting are too few for any regularizer to pay off.
 Expected (thresholds the tests check: `--quick` in tests/lessons/test_05_regularization.py, the
 full run, seeds 0 1 2, in benchmarks/lessons.py's FULL_RUN_CHECKS and, seed by seed, in the same
 test file on the committed JSON):
