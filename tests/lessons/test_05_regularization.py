@@ -69,8 +69,10 @@ def test_the_unregularized_model_degrades_after_its_peak_on_every_seed():
         r = run["results"]
         assert r["baseline_best_epoch"] < r["baseline_epochs_run"]
         assert r["baseline_best_val_accuracy"] - r["baseline_val_accuracy"] > 0.02, run["seed"]
-        assert abs(r["baseline_val_accuracy_drop_after_peak"]
-                   - (r["baseline_best_val_accuracy"] - r["baseline_val_accuracy"])) < 1e-6
+        assert (
+            abs(r["baseline_val_accuracy_drop_after_peak"] - (r["baseline_best_val_accuracy"] - r["baseline_val_accuracy"]))
+            < 1e-6
+        )
 
 
 def test_early_stopping_restored_an_earlier_epoch_on_every_seed():
