@@ -77,6 +77,8 @@ HEADLINES = {
              "baseline", "l2", "l1", "dropout", "maxnorm_dropout", "early_stopping", "augmentation"))),
         ("train - validation accuracy gap: none / augmentation",
          lambda r: f"{r['baseline_gap']:.3f} / {r['augmentation_gap']:.3f}"),
+        ("unregularized validation accuracy: best epoch / last epoch",
+         lambda r: f"{r['baseline_best_val_accuracy']:.3f} @ {r['baseline_best_epoch']} / {r['baseline_val_accuracy']:.3f}"),
     ],
     "06_normalization": [
         ("CNN validation accuracy, plain SGD: none / BN / weight norm",
@@ -227,6 +229,20 @@ def table_rows(stem, seconds, headlines):
 # only a full run can show. `main` stores each verdict in the JSON and exits 1 if one fails;
 # tests/test_lesson_claims.py re-checks them on the committed JSON.
 FULL_RUN_CHECKS = {
+    "05_regularization": [
+        ("the unregularized MLP fits its noisy training labels (> 0.95) with a train - validation gap > 0.1",
+         lambda r: r["baseline_train_accuracy"] > 0.95 and r["baseline_gap"] > 0.1),
+        ("the unregularized validation accuracy falls by > 0.02 after its peak",
+         lambda r: r["baseline_val_accuracy_drop_after_peak"] > 0.02),
+        ("every regularized setting beats the unregularized test accuracy by > 0.01",
+         lambda r: all(r[f"{k}_test_accuracy"] > r["baseline_test_accuracy"] + 0.01 for k in (
+             "l2", "l1", "dropout", "maxnorm_dropout", "early_stopping", "augmentation"))),
+        ("L2 at least halves the squared weight norm", lambda r: r["l2_l2_norm_sq"] < 0.5 * r["baseline_l2_norm_sq"]),
+        ("early stopping ends before the last epoch", lambda r: r["early_stopping_epochs_run"] < r["baseline_epochs_run"]),
+        ("augmentation shrinks the train - validation gap", lambda r: r["augmentation_gap"] < r["baseline_gap"]),
+        ("the unregularized validation accuracy is within 0.03 of its test accuracy",
+         lambda r: abs(r["baseline_val_minus_test"]) < 0.03),
+    ],
     "10_training_practice": [
         ("the 3-seed ensemble (averaged probabilities) has a lower test loss than the best single model",
          lambda r: r["ensemble_three_seeds_averaged_test_loss"] < r["best_single_test_loss"]),
