@@ -6,8 +6,8 @@ TF_CONFIG (set by the test) names the cluster and this worker's task. The worker
 small model below with `tfcourse.training.train(strategy="multi_worker", jit_compile="auto")`
 and writes OUT_DIR/worker<task>.npz (final weights, history, initial_epoch, jit_compile, whether
 XLA was measured). With --pause-after-epoch it writes OUT_DIR/paused<task> after that many
-epochs and sleeps, so the test can kill it. With --early-stop it trains with an EarlyStopping
-callback that stops after epoch index 1 (no epoch improves the loss by 0.5).
+epochs and sleeps, so the test can kill it. With --early-stop it trains with tfcourse's EarlyStopping
+(stops after epoch index 1: no epoch improves the loss by 0.5) and LearningRateDecay (halves the rate each epoch).
 """
 
 import argparse
@@ -71,7 +71,6 @@ def main():
     args = parser.parse_args()
     task = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
 
-    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -84,7 +83,14 @@ def main():
             time.sleep(600)
 
     # "auto" must not measure under multi-worker: it trains with jit_compile=False.
-    callbacks = [keras.callbacks.EarlyStopping(monitor="loss", min_delta=0.5, patience=1)] if args.early_stop else []
+    # tfcourse's own callbacks, each worker running its copy on the same all-reduced logs.
+    from tfcourse.callbacks import EarlyStopping, LearningRateDecay
+    from tfcourse.schedules import EpochExponentialDecay
+
+    callbacks = []
+    if args.early_stop:
+        callbacks = [LearningRateDecay(EpochExponentialDecay(1e-3, 0.5, steps_per_epoch=1)),
+                     EarlyStopping(monitor="loss", min_delta=0.5, patience=1)]  # fmt: skip
     result = run("multi_worker", args.backup_dir, args.epochs, pause, jit_compile="auto", callbacks=callbacks)
     weights = result.model.get_weights()
     np.savez(
@@ -92,6 +98,7 @@ def main():
         *weights,
         initial_epoch=result.initial_epoch,
         loss=np.asarray(result.history["loss"]),
+        learning_rate=np.asarray(result.history.get("learning_rate", [])),
         loop=result.loop,
         jit_compile=result.jit_compile,
         measured=result.xla_timings is not None,

@@ -156,8 +156,9 @@ def test_killed_worker_then_restart_resumes_from_backup(tmp_path, reference):
 
 
 def test_early_stopping_stops_both_workers_at_the_same_epoch(tmp_path):
-    """EarlyStopping runs on each worker (custom loop); both see the same all-reduced logs and stop
-    together after epoch index 1 of 6 (a lone stop would leave the other worker hanging)."""
+    """tfcourse's EarlyStopping and LearningRateDecay run on each worker (custom loop); both see the same
+    all-reduced logs and stop together after epoch index 1 of 6 (a lone stop would leave the other
+    worker hanging), with the same decayed learning rates."""
     procs = _start_workers(tmp_path, tmp_path / "backup", extra=("--epochs", "6", "--early-stop"))
     try:
         _wait(procs, tmp_path)
@@ -166,5 +167,7 @@ def test_early_stopping_stops_both_workers_at_the_same_epoch(tmp_path):
     results = [np.load(tmp_path / f"worker{i}.npz") for i in range(2)]
     assert [len(r["loss"]) for r in results] == [2, 2]
     np.testing.assert_array_equal(results[0]["loss"], results[1]["loss"])
+    for result in results:  # LearningRateDecay ran on both workers: 1e-3, then halved
+        np.testing.assert_allclose(result["learning_rate"], [1e-3, 5e-4], rtol=1e-6)
     for a, b in zip(_weights(results[0]), _weights(results[1])):
         np.testing.assert_array_equal(a, b)
