@@ -49,7 +49,7 @@ keras.utils.set_random_seed(args.seed)
 out = output_dir(args, "14_gan")
 results = {}
 TRAIN = 6_000 if args.quick else 60_000
-GAN_EPOCHS = 5 if args.quick else 10
+GAN_EPOCHS = 4 if args.quick else 10
 CLASSIFIER_EPOCHS = 2 if args.quick else 3
 BATCH = 64
 LATENT = 64
