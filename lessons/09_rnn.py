@@ -25,8 +25,7 @@ shapes of `torch.nn.RNNCell`'s input and hidden state; those are the shapes of `
 hidden_size): section 3 shows both.
 
 Runtime: about 4 minutes on 2 idle CPU cores (estimated from per-step times; 18 minutes measured
-on 2 cores shared with seven other jobs); `--quick` (test accuracy on 2,000 test images): about
-40 s of CPU user time, measured on a shared machine.
+on 2 cores shared with seven other jobs); `--quick`: about 40 s idle.
 Expected: dense parameters = 3*k*32 + 32 (320 for the notes' 3 days, more than the cell's 1,152
 from k = 12 days on) while the cell keeps 1,152 for every k; the from-scratch cell equals Keras's
 SimpleRNNCell (max difference < 1e-5) and the hand-unrolled time-major loop equals
@@ -39,7 +38,7 @@ one SGD(1.0) step has update norm exactly min(||g||, 1) with global_clipnorm=1 a
 ln 10 or NaN, validation accuracy < 0.2) and learns with either clipping (loss < 2.2, accuracy
 at least 0.15 higher). Full run (6 epochs on 60,000 images): LSTM test accuracy >= 0.985 (the
 target), GRU >= 0.985, SimpleRNN >= 0.95, all three recorded per seed by
-benchmarks/lessons.py (`--quick`, 6,000 images, 2 epochs, 2,000 test images: LSTM and GRU > 0.5, SimpleRNN > 0.3).
+benchmarks/lessons.py (`--quick`, 6,000 images, 2 epochs: LSTM and GRU > 0.5, SimpleRNN > 0.3).
 Notes followed: 003 (RNN), 002 §1 (exploding gradients).
 """
 
@@ -51,7 +50,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse.data import load_arrays, load_splits  # noqa: E402
+from tfcourse.data import load_splits  # noqa: E402
 from tfcourse.layers import SimpleRNNCell  # noqa: E402
 from tfcourse.lessons import lesson_parser, output_dir, report, save_figure  # noqa: E402
 from tfcourse.training import export, train  # noqa: E402
@@ -186,9 +185,6 @@ TRAIN_LIMIT = 6_000 if args.quick else None
 EPOCHS = 2 if args.quick else 6
 data = load_splits("mnist", batch_size=BATCH, validation_size=0, train_limit=TRAIN_LIMIT, shuffle_seed=args.seed)
 steps_per_epoch = int(data.train.cardinality())
-TEST = 2_000 if args.quick else 10_000  # quick: test accuracy on the first 2,000 test images
-test_images, test_labels = load_arrays("mnist", "test")
-x_test, y_test = (test_images[:TEST] / 255.0).astype("float32"), test_labels[:TEST]
 
 
 def rows_model(recurrent_layer):
@@ -209,7 +205,7 @@ for name, layer in [("simple_rnn", keras.layers.SimpleRNN), ("lstm", keras.layer
     run = train(lambda: rows_model(layer(UNITS)), data.train, epochs=EPOCHS, global_batch_size=BATCH,
                 optimizer=adam_with_cosine_decay, loss=logits_loss)  # fmt: skip
     seconds = time.perf_counter() - started
-    _, accuracy = run.model.evaluate(x_test, y_test, batch_size=500, verbose=0)
+    _, accuracy = run.model.evaluate(data.test, verbose=0)
     trained[name] = run.model
     row = {"model": name, "params": run.model.count_params(), "test_accuracy": float(accuracy),
            "seconds_per_epoch": seconds / EPOCHS}  # fmt: skip
