@@ -18,7 +18,7 @@ What you will learn:
 Internal covariate shift [002 §27] is the motivation the notes give for BN: each layer's input
 distribution moves while the layers below train; BN pins each channel to mean beta, scale gamma.
 
-Runtime: about 2 minutes on 2 CPU cores (`--quick`: about 45 s of CPU user time, measured on a shared
+Runtime: about 2 minutes on 2 CPU cores (`--quick`: about 55 s of CPU user time, measured on a shared
 machine; it trains on 2,000 images, the BN vs GN table on 1,000, and validates on 1,000).
 Expected (thresholds the tests check: `--quick` in tests/lessons, the full run in
 benchmarks/lessons.py's FULL_RUN_CHECKS):

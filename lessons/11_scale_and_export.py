@@ -22,7 +22,7 @@ On several machines: set TF_CONFIG on each and run the same script with
 Keras 3.15 `model.fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585).
 
 Runtime: about 1 minute on 2 CPU cores (`--quick`: 4,096 training and 1,024 validation images, 2 epochs;
-about 50 s of CPU user time, measured on a shared machine, ~10 s of it in the reload process).
+about 40 s of CPU user time, measured on a shared machine, ~10 s of it in the reload process).
 Expected: fit vs custom loop on 2 devices: identical numbers (difference 0); 1 vs 2 devices:
 the same computation up to float32 summation order (the replicas' gradients are summed in
 another order), so the runs start equal to ~1e-7 and drift apart as training amplifies the
