@@ -8,6 +8,13 @@ then run in-process over "/cpu:0" and "/cpu:1".
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `make test` runs one pytest worker per core (pytest-xdist). TF's thread pools spin while they
+# wait, so a worker (and the lesson or child processes it starts, which inherit this
+# environment) gets its share of the cores, not all of them: measured on 2 cores, a lesson's
+# --quick run alone took 44 s with TF's default pools and 35 s with one thread each.
+_cores_per_worker = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_name, _cores_per_worker)
 
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402

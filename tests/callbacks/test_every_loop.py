@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from tfcourse.callbacks import (
+    ActivationMonitor,
     EarlyStopping,
     LearningRateDecay,
     NaNGuard,
     ReduceLROnPlateau,
     SanityCheck,
+    TrainingCurves,
     UpdateRatioMonitor,
     WeightAveraging,
 )
@@ -38,13 +40,22 @@ def _monitors(tmp_path):
     """Callbacks that only watch (and average): the run itself must not change with the loop."""
     return [SanityCheck(num_classes=4), UpdateRatioMonitor(low=1e-6, high=10.0, json_path=tmp_path / "ratios.json"),
             NaNGuard(), LearningRateDecay(EpochExponentialDecay(0.2, 0.5, steps_per_epoch=1)),
-            WeightAveraging(k=2)]  # fmt: skip
+            WeightAveraging(k=2), ActivationMonitor(_data()[0][:16]), TrainingCurves(tmp_path / "curves.png")]  # fmt: skip
 
 
 def _stoppers(tmp_path):
     """Callbacks that change the run: the learning rate halves on a plateau, training stops early."""
     return [ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=0.1),
             EarlyStopping(monitor="loss", min_delta=0.06, patience=1, restore_best_weights=True)]  # fmt: skip
+
+
+def _numbers(tree):
+    """Every number in nested dicts/lists/tuples, in a fixed order."""
+    if isinstance(tree, dict):
+        return [n for key in sorted(tree) for n in _numbers(tree[key])]
+    if isinstance(tree, (list, tuple)):
+        return [n for item in tree for n in _numbers(item)]
+    return [] if tree is None else [float(tree)]  # None: a statistic that does not apply
 
 
 def _run(loop, strategy, callbacks):
@@ -74,7 +85,10 @@ def test_same_history_and_weights_on_fit_and_custom_loop(devices, make_callbacks
     if make_callbacks is _monitors:
         np.testing.assert_allclose(learning_rates, 0.2 * 0.5 ** np.arange(EPOCHS), rtol=1e-6)
         assert any(key.startswith("update_ratio/net/hidden/kernel") for key in fit.history)
-        assert (tmp_path / "custom" / "ratios.json").is_file()
+        assert (tmp_path / "custom" / "ratios.json").is_file() and (tmp_path / "custom" / "curves.png").is_file()
+        activations = {loop: _numbers(runs[loop][1][5].history) for loop in runs}
+        assert len(activations["fit"]) >= EPOCHS * 2  # statistics of both layers every epoch
+        np.testing.assert_allclose(activations["custom"], activations["fit"], rtol=1e-5, atol=1e-6)
     else:
         stopper = runs["fit"][1][1]
         assert len(learning_rates) < EPOCHS and stopper.stopped_epoch > 0, "early stopping fired"
