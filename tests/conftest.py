@@ -48,10 +48,3 @@ def two_cpu_strategy():
     the collective instance"); `tfcourse.training.get_strategy` does the same.
     """
     return tf.distribute.MirroredStrategy(TWO_CPUS, cross_device_ops=tf.distribute.ReductionToOneDevice())
-
-
-def pytest_collection_modifyitems(items):
-    """The lesson runs (the longest test files) first: under `make test`'s one-worker-per-core
-    scheduling the many short tests then fill both workers at the end instead of one long lesson
-    running alone."""
-    items.sort(key=lambda item: not item.nodeid.startswith("tests/lessons/"))
