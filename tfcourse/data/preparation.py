@@ -37,6 +37,14 @@ class PrepareResult:
     created: bool  # False: it was already prepared, nothing was written
 
 
+
+def publish_staged(written, final):
+    """Move a complete staged dataset folder `written` into place at `final` (replacing an old one)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(written, final)
+
 def resolve_data_dir(data_dir=None):
     """`data_dir`, else `$TFDS_DATA_DIR`, else `~/tensorflow_datasets` (TFDS's own rule).
 
@@ -182,10 +190,7 @@ def prepare(
             )
             written = staging / name / str(official.version)
             read_prepared_info(written)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(written, final)
+            publish_staged(written, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return PrepareResult(name, final, created=True)

@@ -36,7 +36,7 @@ import zlib
 from pathlib import Path
 
 from tfcourse.data.errors import DataSourceError
-from tfcourse.data.preparation import PrepareResult, _lock, resolve_data_dir
+from tfcourse.data.preparation import PrepareResult, _lock, publish_staged, resolve_data_dir
 from tfcourse.data.sources import default_sources_dir, sha256_of_file
 
 __all__ = [
@@ -256,10 +256,7 @@ def prepare_corpus(*, data_dir=None, deb=None, sources_dir=None, force=False):
             count = _prepared_count(written)
             if count != len(verses):
                 raise DataSourceError(f"{written}: wrote {count} verses, expected {len(verses)}.")
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(written, final)
+            publish_staged(written, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return PrepareResult(CORPUS_NAME, final, created=True)
