@@ -19,8 +19,9 @@ sees exactly the batches the uninterrupted run saw, however many iterators eithe
 opened. Iterated on its own (`for batch in splits.train`, `model.fit(splits.train)`), the
 dataset reshuffles on every pass (k-th pass of this object = a new seeded order).
 
-Speed: each split is decoded from TFDS once per process and held in memory as uint8
-(~47 MB for 60,000 images: what `cache()` would hold, without a first slow epoch). Each
+Speed: each split is decoded from TFDS once (later processes read the decoded uint8 arrays
+back from `tfcourse.data.decoded_cache`) and held in memory as uint8 (~47 MB for 60,000
+images: what `cache()` would hold, without a first slow epoch). Each
 training epoch shuffles indices with the seed and gathers whole batches, then scales the
 batch in one vectorized op, so a 2-core CPU spends microseconds per batch on input
 (`benchmarks/input_pipeline.py` measures it against the models' step rate).
@@ -33,6 +34,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from tfcourse._validation import check_in_range, check_int, check_one_of, check_positive_int
+from tfcourse.data.decoded_cache import cached_split
 from tfcourse.data.preparation import DATASETS, resolve_data_dir
 
 NORMALIZATIONS = ("scale", "standardize", None)
@@ -75,10 +77,18 @@ class DatasetSplits:
 
 @functools.lru_cache(maxsize=8)
 def _decoded_split(name, split, data_dir):
+    images, labels = cached_split(data_dir, name, split, lambda: _decode_with_tfds(name, split, data_dir))
+    images.setflags(write=False)
+    labels = labels.astype(np.int64)
+    labels.setflags(write=False)
+    return images, labels
+
+
+def _decode_with_tfds(name, split, data_dir):
     import tensorflow_datasets as tfds
 
     try:
-        images, labels = tfds.as_numpy(
+        return tfds.as_numpy(
             tfds.load(name, split=split, data_dir=data_dir, as_supervised=True, batch_size=-1,
                       download=False)
         )
@@ -87,10 +97,6 @@ def _decoded_split(name, split, data_dir):
             f"Dataset `{name}` is not prepared in {data_dir}. Run: tfcourse data prepare "
             f"(or `make demo`)."
         ) from error
-    images.setflags(write=False)
-    labels = labels.astype(np.int64)
-    labels.setflags(write=False)
-    return images, labels
 
 
 def load_arrays(name="mnist", split="train", data_dir=None):
