@@ -283,6 +283,30 @@ FULL_RUN_CHECKS = {
         ("BN after the ReLU also beats no normalization (training loss)",
          lambda r: r["cnn_bn_after_relu_final_train_loss"] < r["cnn_no_norm_final_train_loss"]),
     ],
+    "13_autoencoders": [
+        ("the convolutional autoencoder's test MSE is below a fifth of the mean-image baseline and below the dense one's",
+         lambda r: r["conv_test_mse"] < 0.2 * r["baseline_mean_image_test_mse"]
+         and r["conv_test_mse"] < r["dense_test_mse"]),
+        ("the denoiser beats the plain autoencoder on noisy test images",
+         lambda r: r["denoiser_on_noisy_test_mse"] < r["plain_ae_on_noisy_test_mse"] < r["noisy_input_test_mse"]),
+        ("the KL closed form matches its Monte Carlo estimate within 2%",
+         lambda r: abs(r["kl_closed_form"] - r["kl_monte_carlo"]) < 0.02 * r["kl_closed_form"]),
+        ("the VAE's 2-D codes: 5-NN accuracy above 0.5 (chance 0.1), KL per image above 0.5",
+         lambda r: r["vae_latent_5nn_accuracy"] > 0.5 and r["vae_test_kl_per_image"] > 0.5),
+        ("the SavedModel reproduces the autoencoder", lambda r: r["saved_model_max_difference"] < 1e-6),
+    ],
+    "14_gan": [
+        ("the classifier reaches test accuracy > 0.9; on real test digits confidence > 0.9 and class balance > 0.95",
+         lambda r: r["classifier_test_accuracy"] > 0.9 and r["real_test_confidence"] > 0.9
+         and r["real_test_class_balance"] > 0.95),
+        ("the trained generator's Frechet distance is below half the untrained one's, its class balance higher",
+         lambda r: r["trained_generator_frechet_distance"] < 0.5 * r["untrained_generator_frechet_distance"]
+         and r["trained_generator_class_balance"] > r["untrained_generator_class_balance"]),
+        ("BN batch noise: the BN generator changes in training mode (> 1e-3), not in inference mode; the BN-free one never",
+         lambda r: r["bn_generator_change_training_mode"] > 1e-3 and r["bn_generator_change_inference_mode"] == 0.0
+         and r["trained_generator_change_training_mode"] == 0.0),
+        ("the reloaded SavedModel reproduces the generator", lambda r: r["saved_model_max_abs_diff"] < 1e-5),
+    ],
     "16_seq2seq_attention": [
         (">= 99% exact match on held-out dates with attention",
          lambda r: r["attention_test_exact_match"] >= 0.99),
