@@ -29,6 +29,7 @@ KEY_FIGURES = {
     "03_optimization": ["trajectories", "mnist_optimizers", "ewma", "batch_vs_minibatch", "lr_decay"],
     "04_initialization": ["variance_per_layer", "activation_histograms"],
     "06_normalization": ["bn_curves", "bn_vs_gn"],
+    "14_gan": ["fixed_noise_grid", "samples_epoch_01", "samples_epoch_10"],
 }
 
 
