@@ -19,7 +19,8 @@ Internal covariate shift [002 §27] is the motivation the notes give for BN: eac
 distribution moves while the layers below train; BN pins each channel to mean beta, scale gamma.
 
 Runtime: about 2 minutes on 2 CPU cores (`--quick`: about 55 s of CPU user time, measured on a shared
-machine; it trains on 2,000 images, the BN vs GN table on 1,000, and validates on 1,000).
+machine; it trains on 2,000 images, the BN vs GN table on 1,000, and validates on 1,000; it leaves
+out the two runs it has no claim for: softmax regression on [0, 1]-scaled inputs and BN at batch size 2).
 Expected (thresholds the tests check: `--quick` in tests/lessons, the full run in
 benchmarks/lessons.py's FULL_RUN_CHECKS):
 - softmax regression on raw 0-255 pixels ends with a training loss over 10x that on standardized
@@ -138,8 +139,12 @@ results["input_standardized_std"] = float(standardized.std())
 results["log_normalization_max_over_median_before"] = float(heavy.max() / np.median(heavy))
 results["log_normalization_max_over_median_after"] = float(np.log1p(heavy).max() / np.median(np.log1p(heavy)))
 
-# Same softmax regression, same SGD step, raw 0-255 vs scaled [0, 1] vs standardized inputs.
-for normalization, label in [(None, "raw"), ("scale", "scaled"), ("standardize", "standardized")]:
+# Same softmax regression, same SGD step, raw 0-255 vs scaled [0, 1] vs standardized inputs
+# (--quick: raw vs standardized only, the pair the claim compares).
+softmax_inputs = [(None, "raw"), ("scale", "scaled"), ("standardize", "standardized")]
+if args.quick:
+    softmax_inputs = [(None, "raw"), ("standardize", "standardized")]
+for normalization, label in softmax_inputs:
     data = splits_for(64, normalization=normalization, flatten=True)
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
     history, _ = fit_sgd(model, epochs=1, learning_rate=0.01, data=data)
@@ -299,6 +304,9 @@ table = []
 for batch_size in (2, 8, 32):
     row = {"batch_size": batch_size}
     for name, norm in [("bn", lambda: BatchNormalization(momentum=BN_MOMENTUM)), ("gn", lambda: GroupNormalization(4))]:
+        if args.quick and name == "bn" and batch_size == 2:
+            row[name] = float("nan")  # one quick epoch cannot rank BN and GN here (see Expected): not run
+            continue
         table_data = splits_for(batch_size, train_limit=TABLE_TRAIN)
         history, _ = fit_sgd(cnn(norm), batch_size=batch_size, epochs=1, learning_rate=0.01, data=table_data)
         row[name] = float(history["val_accuracy"][-1])
@@ -306,7 +314,7 @@ for batch_size in (2, 8, 32):
     table.append(row)
 print("\nbatch size | BN val acc | GN val acc")
 for row in table:
-    print(f"{row['batch_size']:>10} | {row['bn']:>10.4f} | {row['gn']:>10.4f}")
+    print(f"{row['batch_size']:>10} | {row['bn']:>10.4f} | {row['gn']:>10.4f}".replace("nan", "not run"))
 
 fig, ax = plt.subplots(figsize=(6, 4))
 positions = np.arange(len(table))
