@@ -314,7 +314,8 @@ for batch_size in (2, 8, 32):
     table.append(row)
 print("\nbatch size | BN val acc | GN val acc")
 for row in table:
-    print(f"{row['batch_size']:>10} | {row['bn']:>10.4f} | {row['gn']:>10.4f}".replace("nan", "not run"))
+    bn_cell = "not run" if np.isnan(row["bn"]) else f"{row['bn']:.4f}"
+    print(f"{row['batch_size']:>10} | {bn_cell:>10} | {row['gn']:>10.4f}")
 
 fig, ax = plt.subplots(figsize=(6, 4))
 positions = np.arange(len(table))
