@@ -28,7 +28,10 @@ FIGURES_DIR = ROOT / "docs" / "figures"
 KEY_FIGURES = {
     "03_optimization": ["trajectories", "mnist_optimizers", "ewma", "batch_vs_minibatch", "lr_decay"],
     "04_initialization": ["variance_per_layer", "activation_histograms"],
+    "05_regularization": ["test_accuracy", "curves_baseline", "curves_augmentation"],
     "06_normalization": ["bn_curves", "bn_vs_gn"],
+    "10_training_practice": ["learning_rate_regimes", "random_search", "training_curves", "first_layer_weights"],
+    "11_scale_and_export": ["scale_and_export"],
     "14_gan": ["fixed_noise_grid", "samples_epoch_01", "samples_epoch_10"],
 }
 

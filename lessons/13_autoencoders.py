@@ -14,8 +14,9 @@ What you will learn [004 5.2; 002 §20 mentions VAEs]:
   reconstruction error (the closed form is checked against a Monte Carlo estimate); a 2-D latent
   space can be drawn: the test set coloured by class, and a grid of digits decoded from the plane.
 
-Runtime: about 4 minutes on 2 CPU cores (`--quick`: about 60 s of CPU user time, measured on a
-shared machine; 3,000 training images in batches of 64, 2,000 test images).
+Runtime: full run: README's lessons table has the measured time (the run of 2026-11-27 used one
+thread beside other jobs, so it overstates an idle machine); `--quick`: about 50 s of CPU user time,
+measured on a shared machine; 3,000 training images in batches of 64, 2,000 test images.
 Expected (checked by the lesson's `--quick` test): the convolutional autoencoder's test MSE is
 below a fifth of the mean-image baseline and below the dense one's; the denoiser beats the
 plain autoencoder on noisy test images; the KL closed form matches its Monte Carlo estimate

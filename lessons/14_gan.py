@@ -18,8 +18,8 @@ What you will learn:
   the generator trained here has no BN and gives exactly the same image;
 - the generator exported as a versioned SavedModel (`saved_models/14_gan/<version>/`).
 
-Runtime: about 10 minutes on 2 CPU cores (estimated from the quick run's cost per step; the
-full run is not yet timed), `--quick`: under a minute of CPU time.
+Runtime: full run: README's lessons table has the measured time (the run of 2026-11-27 used one
+thread beside other jobs, so it overstates an idle machine); `--quick`: under a minute of CPU time.
 Expected: the classifier reaches test accuracy > 0.9; on real test digits its confidence is
 > 0.9 and the class balance > 0.95; the trained generator's Frechet distance is below half the
 untrained generator's, and its class balance is higher; the BN generator's image for a fixed z
