@@ -6,6 +6,7 @@ What you will learn:
 - training the course's record recipe (`tfcourse.fast_mnist.RECORD`): a small 5x5 CNN, Adam
   with betas 0.7 / 0.9 on a warm-up + cosine learning rate, batches of 256 gathered from memory,
   many steps per graph call, one epoch;
+- looking at what it does: the first test digits with the predicted class (errors in red);
 - exporting the model as a versioned SavedModel under `saved_models/` for serving.
 
 This is the flagship run of `make demo`. Lesson L12 builds the recipe up trick by trick and
@@ -19,7 +20,7 @@ Notes followed: 000 (CNN), 003 (LeNet-style MNIST network), 004 §2.1 (accuracy 
 
 # %% Setup
 from tfcourse.fast_mnist import RECORD, accuracy, load_tensors, train_recipe
-from tfcourse.lessons import lesson_parser, output_dir, report
+from tfcourse.lessons import lesson_parser, output_dir, report, save_figure
 from tfcourse.training import export
 
 args = lesson_parser(__doc__).parse_args()
@@ -39,6 +40,21 @@ run.model.summary()
 test_accuracy = accuracy(run.model, test_images, test_labels)
 print(f"test accuracy {test_accuracy:.4f} after {RECORD.epochs} epoch, {run.train_seconds:.1f} s of training")
 
+# %% The first 24 test digits with the model's prediction; the errors in red
+import matplotlib.pyplot as plt  # noqa: E402
+
+shown = 24
+predicted = run.model.predict(test_images[:shown], verbose=0).argmax(axis=1)
+fig, axes = plt.subplots(3, 8, figsize=(8, 3.4))
+for ax, image, label, guess in zip(axes.flat, test_images[:shown].numpy(), test_labels[:shown].numpy(), predicted):
+    ax.imshow(image.squeeze(), cmap="gray_r")
+    ax.set_title(str(guess), color="black" if guess == label else "red", fontsize=10)
+    ax.axis("off")
+fig.suptitle("First test digits: predicted class (red: wrong)")
+save_figure(fig, out / "test_predictions.png")
+shown_errors = int((predicted != test_labels[:shown].numpy()).sum())
+print(f"{shown_errors} of the first {shown} test digits misclassified")
+
 # %% Export a versioned SavedModel (TF Serving layout) and a .keras file
 export_path = export(run.model, "mnist_cnn", root=args.saved_models_dir)
 print(f"exported {export_path}; try: tfcourse predict --model {export_path.parent} digit.png")
@@ -50,6 +66,7 @@ report(
         "train_images": int(train_images.shape[0]),
         "epochs": RECORD.epochs,
         "final_train_loss": float(run.history["loss"][-1]),
+        "first_24_test_errors": shown_errors,
         "saved_model": str(export_path),
     },
     out / "results.json",

@@ -12,6 +12,10 @@ def test_quickstart_quick_run(run_lesson):
     assert results["test_accuracy"] > 0.96
     assert results["train_seconds"] > 0
     assert "test accuracy" in run.stdout and "s of training" in run.stdout
+    # the figure's claim: few of the first 24 test digits are wrong (accuracy > 0.96 expects < 1)
+    assert 0 <= results["first_24_test_errors"] <= 2
+    assert f"{results['first_24_test_errors']} of the first 24 test digits misclassified" in run.stdout
+    assert (run.out / "test_predictions.png").stat().st_size > 10_000
     exported = Path(results["saved_model"])
     assert exported.parent == models / "mnist_cnn"
     assert (exported / "saved_model.pb").is_file()

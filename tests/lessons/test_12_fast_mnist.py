@@ -26,6 +26,7 @@ def test_fast_mnist_lesson_quick_run(run_lesson):
     assert abs(r["trick_in_memory_val_accuracy"] - r["trick_baseline_val_accuracy"]) <= 1e-3
     table = (run.out / "tricks.md").read_text().splitlines()
     assert len(table) == 2 + len(SLUGS)
+    assert (run.out / "tricks.png").stat().st_size > 10_000
     # the record recipe on 20,000 images, one epoch (header: test accuracy > 0.96 in --quick)
     assert r["record_train_images"] == 20_000
     assert r["test_accuracy"] > 0.96 and r["train_seconds"] > 0
