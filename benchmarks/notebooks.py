@@ -88,6 +88,33 @@ def stdout_of(notebook):
     return "".join(o.get("text", "") for o in outputs_of(notebook, "stream") if o.get("name") == "stdout")
 
 
+def run_notebooks(paths, workdir, *, quick, results_dir):
+    """Execute each lesson at `paths` as a notebook (its outputs under workdir/<stem>/), save the
+    executed notebooks to notebooks/executed/, write notebooks.json to `results_dir`; returns
+    {stem: executed notebook}. A lesson that raises stops the run with its error."""
+    import nbformat
+    from _common import write_results
+
+    rows, measured, executed_notebooks = [], {}, {}
+    for path in paths:
+        start = time.perf_counter()
+        notebook = execute(to_notebook(path), Path(workdir) / path.stem, quick=quick)
+        seconds = time.perf_counter() - start
+        executed = NOTEBOOKS / "executed" / f"{path.stem}.ipynb"
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, executed)
+        executed_notebooks[path.stem] = notebook
+        measured[path.stem] = {"seconds": round(seconds, 1), "inline_figures": image_count(notebook)}
+        rows.append([f"`{path.stem}`", f"{seconds:.0f} s", image_count(notebook)])
+        print(f"{path.stem}: {seconds:.0f} s, {image_count(notebook)} inline figures", flush=True)
+    write_results("notebooks", {
+        "quick": quick,
+        "lessons": measured,
+        "readme_table": {"columns": ["lesson", "runtime as a notebook", "inline figures"], "rows": rows},
+    }, results_dir=results_dir)
+    return executed_notebooks
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-only", action="store_true", help="only write notebooks/<lesson>.ipynb")
@@ -103,26 +130,10 @@ def main():
             print(f"wrote {write_notebook(path).relative_to(ROOT)}")
         return 0
 
-    import nbformat
-    from _common import results_dir_for, write_results
+    from _common import results_dir_for
 
-    rows, measured = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for path in paths:
-            start = time.perf_counter()
-            notebook = execute(to_notebook(path), Path(tmp) / path.stem, quick=args.quick)
-            seconds = time.perf_counter() - start
-            executed = NOTEBOOKS / "executed" / f"{path.stem}.ipynb"
-            executed.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(notebook, executed)
-            measured[path.stem] = {"seconds": round(seconds, 1), "inline_figures": image_count(notebook)}
-            rows.append([f"`{path.stem}`", f"{seconds:.0f} s", image_count(notebook)])
-            print(f"{path.stem}: {seconds:.0f} s, {image_count(notebook)} inline figures", flush=True)
-        write_results("notebooks", {
-            "quick": args.quick,
-            "lessons": measured,
-            "readme_table": {"columns": ["lesson", "runtime as a notebook", "inline figures"], "rows": rows},
-        }, results_dir=args.results_dir or results_dir_for(args.quick))
+        run_notebooks(paths, Path(tmp), quick=args.quick, results_dir=args.results_dir or results_dir_for(args.quick))
     return 0
 
 

@@ -64,13 +64,13 @@ def test_commit_parsing_and_a_made_up_commit_is_rejected():
 
 
 QUICK_RUNS = {
-    # script: extra arguments (beyond --quick)
+    # script: extra arguments (beyond --quick); benchmarks/notebooks.py's runner is run by
+    # tests/lessons/test_notebooks.py (the quickstart notebook), not a second time here
     "distribute": [],
     "input_pipeline": [],
     "layers": [],
     "optimizers": ["--optimizers", "Adam"],
     "lessons": ["--only", "01_softmax_regression"],  # the cheapest quick run; L04 is covered by its own test
-    "notebooks": ["--only", "00_quickstart"],
     # the lesson runs themselves are covered by "lessons"; here: picking, copying, the index
     "figures": ["--only", "04_initialization", "--from-outputs", "{outputs}"],
 }
@@ -82,8 +82,6 @@ def _snapshot(folder):
 
 @pytest.mark.parametrize("script", sorted(QUICK_RUNS))
 def test_benchmark_quick_mode_runs_and_leaves_results_alone(script, tmp_path):
-    if script == "notebooks":
-        pytest.importorskip("nbclient", reason="the dev extra installs nbclient")
     lesson_out = tmp_path / "outputs" / "04_initialization"
     lesson_out.mkdir(parents=True)
     for name in ("activation_histograms", "variance_per_layer", "not_a_key_figure"):

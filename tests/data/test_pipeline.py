@@ -157,3 +157,12 @@ def test_epoch_order_is_a_function_of_seed_and_epoch():
     assert epoch_stream(splits.train.map(lambda x, y: (x, y))) is None
     with pytest.raises(ValueError, match="`first_epoch` must be an integer >= 0"):
         epoch_stream(splits.train, -1)
+
+
+def test_standardization_statistics_follow_the_training_subset():
+    """mu, sigma are cached per process: each subset still gets its own (cache key = the images used)."""
+    raw_images, _ = load_arrays("mnist", "train")
+    for train_limit, validation_size in [(1_000, 10_000), (None, 10_000), (None, 20_000), (1_000, 10_000)]:
+        info = load_splits("mnist", train_limit=train_limit, validation_size=validation_size).info
+        used = raw_images[: min(train_limit or 60_000, 60_000 - validation_size)].astype(np.float64) / 255.0
+        assert (info.mean, info.std) == (float(used.mean()), float(used.std()))

@@ -99,6 +99,13 @@ def _decode_with_tfds(name, split, data_dir):
         ) from error
 
 
+@functools.lru_cache(maxsize=16)
+def _pixel_moments(name, data_dir, count):
+    """Mean and std on the [0, 1] scale of the first `count` training images (computed once per process)."""
+    pixels = _decoded_split(name, "train", data_dir)[0][:count].astype(np.float64) / 255.0
+    return float(pixels.mean()), float(pixels.std())
+
+
 def load_arrays(name="mnist", split="train", data_dir=None):
     """The split as NumPy: uint8 images (N, 28, 28, 1) and int64 labels (N,), read-only.
 
@@ -112,11 +119,15 @@ def load_arrays(name="mnist", split="train", data_dir=None):
 
 def class_names(name, data_dir=None):
     """The dataset's class names, from TFDS's own builder metadata. Introduced in lesson L00."""
+    check_one_of("name", name, DATASETS)
+    return _builder_class_names(name, str(resolve_data_dir(data_dir)))
+
+
+@functools.lru_cache(maxsize=8)
+def _builder_class_names(name, data_dir):
     import tensorflow_datasets as tfds
 
-    check_one_of("name", name, DATASETS)
-    builder = tfds.builder(name, data_dir=str(resolve_data_dir(data_dir)))
-    return tuple(builder.info.features["label"].names)
+    return tuple(tfds.builder(name, data_dir=data_dir).info.features["label"].names)
 
 
 _EPOCH_BATCHES = "_tfcourse_epoch_batches"  # attribute of a train dataset: epoch -> its batches
@@ -230,9 +241,7 @@ def load_splits(
     if train_limit is not None:
         train_images, train_labels = train_images[:train_limit], train_labels[:train_limit]
 
-    pixels = train_images.astype(np.float64) / 255.0
-    mean, std = float(pixels.mean()), float(pixels.std())
-    del pixels
+    mean, std = _pixel_moments(name, str(resolve_data_dir(data_dir)), len(train_images))
     shape = (-1, 784) if flatten else (-1, 28, 28, 1)
 
     def normalize(images, labels):
