@@ -1,5 +1,7 @@
-"""`run_lesson`: run a lesson script with `--quick` in a fresh process, return its results."""
+"""`run_lesson`: run a lesson script with `--quick` in a fresh process, return its results;
+`notebook_runner`: benchmarks/notebooks.py (run a lesson as a notebook through a Jupyter kernel)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -33,3 +35,14 @@ def run_lesson(tmp_path):
         return types.SimpleNamespace(results=results, stdout=result.stdout, out=out, models=models)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def notebook_runner():
+    """benchmarks/notebooks.py as a module (skips without the dev extra's Jupyter packages)."""
+    for package in ("jupytext", "nbclient", "ipykernel"):
+        pytest.importorskip(package, reason="the dev extra installs it")
+    spec = importlib.util.spec_from_file_location("bench_notebooks", ROOT / "benchmarks" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,12 +1,40 @@
-"""Smoke test: lesson L04 reproduces the initialization claims and its errata (`--quick`)."""
+"""Lesson L04 reproduces the initialization claims and its errata (quick mode), run the way a
+student opens it: converted to a notebook and executed through a Jupyter kernel, with its figures
+shown inline. (Every other lesson's test runs the script; the quickstart also runs as a notebook.)
+"""
 
+import json
 from pathlib import Path
 
+import pytest
 
-def test_initialization_lesson_quick_run(run_lesson):
-    run = run_lesson("04_initialization")
-    r = run.results
-    out, models = run.out, run.models
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def notebook_run(tmp_path_factory, notebook_runner):
+    notebook = notebook_runner.to_notebook(ROOT / "lessons" / "04_initialization.py")
+    assert sum(cell.cell_type == "code" for cell in notebook.cells) > 3, "one cell per # %% section"
+    workdir = tmp_path_factory.mktemp("notebook")
+    executed = notebook_runner.execute(notebook, workdir, quick=True, timeout=600)
+    assert not list(notebook_runner.outputs_of(executed, "error"))
+    return executed, workdir / "outputs" / "04_initialization", workdir / "saved_models"
+
+
+def test_figures_show_inline_and_are_saved(notebook_run, notebook_runner):
+    executed, out, _ = notebook_run
+    saved = sorted(p.name for p in out.glob("*.png"))
+    assert saved, "the figures are also saved as files"
+    # One inline image/png per saved figure: shown once, not twice (inline backend) nor zero (Agg).
+    assert notebook_runner.image_count(executed) == len(saved)
+    png = next(o for o in notebook_runner.outputs_of(executed) if "image/png" in o.get("data", {}))
+    assert len(png["data"]["image/png"]) > 10_000  # base64 of a real plot, not an empty canvas
+    assert "== L04 Initialization ==" in notebook_runner.stdout_of(executed)
+
+
+def test_initialization_lesson_quick_run(notebook_run):
+    _, out, models = notebook_run
+    r = json.loads((out / "results.json").read_text())
 
     def var(name, layer):
         return r[f"{name}_var_layer{layer}"]
