@@ -18,9 +18,9 @@ What you will learn:
 - tanh trains faster than sigmoid [002 §8] (tanh'(0) = 1, sigmoid'(0) = 1/4): epochs to a fixed loss;
 - the best MLP: 784-512-512-10 ReLU with dropout 0.2, Adam with a cosine-decayed learning rate.
 
-Runtime: a few minutes on 2 CPU cores (the benchmark measured 8-9 minutes on a shared machine with
-a load average of ~19; `--quick`: about 40 s of CPU user time, measured on a shared machine; it
-compares the activations on 6,000 training images for 2 epochs and 2,000 test images).
+Runtime: under 3 minutes on 2 idle CPU cores (README's lessons table has the measured time);
+`--quick`: about 40 s of CPU user time, measured on a shared machine; it
+compares the activations on 6,000 training images for 2 epochs and 2,000 test images.
 Expected: tf.matmul vs Dense max logit and gradient difference < 1e-5; linear stack vs one
 matrix: max relative difference < 1e-5; the linear stack stays below the linear limit (< 0.93
 test accuracy) and ReLU, Leaky ReLU, ELU, tanh and Maxout beat it (full run: all six); Maxout's
