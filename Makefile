@@ -12,7 +12,8 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 CORPUS_PACKAGE := sword-text-web=426.0-1
 CORPUS_DEB := $(SOURCES_DIR)/sword-text-web_426.0-1_all.deb
 PYTEST_ARGS ?=
-# The suite runs one pytest worker per core, a test file per worker (TF processes stay shared within a file).
+# The suite runs one pytest worker per core, a test file per worker (TF processes stay shared within a file),
+# the files that start processes of their own first (tests/conftest.py).
 TEST_WORKERS ?= auto
 # The exact versions the suite passes with; `make setup CONSTRAINTS=` installs the newest allowed.
 CONSTRAINTS ?= constraints.txt
@@ -24,7 +25,7 @@ demo: data
 	$(PY) lessons/00_quickstart.py
 
 test: data
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 

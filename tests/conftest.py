@@ -5,6 +5,7 @@ runs at import time, before any test module builds a tensor. MirroredStrategy te
 then run in-process over "/cpu:0" and "/cpu:1".
 """
 
+import functools
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -48,3 +49,21 @@ def two_cpu_strategy():
     the collective instance"); `tfcourse.training.get_strategy` does the same.
     """
     return tf.distribute.MirroredStrategy(TWO_CPUS, cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
+# A test file that starts processes of its own (a lesson's --quick run, a training killed and
+# resumed, two workers, a notebook kernel) takes 20-100 s; most files take a second or two.
+# `make test` hands whole files to its workers in collection order (--dist loadfile
+# --no-loadscope-reorder), so the long files go first and the short ones fill in at the end,
+# instead of one worker finishing a long file alone while the other has nothing left.
+_STARTS_PROCESSES = ("subprocess", "run_lesson(", "notebook_runner")
+
+
+@functools.lru_cache(maxsize=None)
+def _starts_processes(path):
+    source = path.read_text() if path.suffix == ".py" else ""
+    return any(marker in source for marker in _STARTS_PROCESSES)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not _starts_processes(item.path))  # stable: file order kept otherwise
