@@ -13,7 +13,8 @@ What you will learn:
 - a LeNet-style network, then this lesson's best CNN (batch norm + Adam + a short cosine
   schedule), and what its first-layer filters look like [001 §3.5, 003].
 
-Runtime: about 3 minutes on 2 idle CPU cores (`--quick`: about 50 s, 6,000 training images, 2 epochs).
+Runtime: under 5 minutes on 2 idle CPU cores (README's lessons table has the measured median of 3 seeds;
+`--quick`: about 50 s, 6,000 training images, 2 epochs).
 Expected (checked by tests/lessons/test_07_cnn.py on `--quick`): every number of the
 arithmetic exactly (28, 450 + 6, the padded formula for every case, the 6x6 edge map
 [[0, 30, 30, 0]] x 4, the Sobel-x response 0 on horizontal stripes, 0 pooling parameters,

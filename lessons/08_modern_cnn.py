@@ -19,7 +19,8 @@ What you will learn:
 Errata: the notes [003] print the bottleneck cost as 12,433,648; the two terms they list,
 1*1*28*28*192*16 = 2,408,448 and 5*5*28*28*16*32 = 10,035,200, add up to 12,443,648.
 
-Runtime: about 8 minutes on 2 idle CPU cores, most of it the small ResNet's 5 epochs
+Runtime: under 10 minutes on 2 idle CPU cores, most of it the small ResNet's 5 epochs (README's lessons
+table has the measured median of 3 seeds)
 (`--quick`: about 60 s; 5,000 MNIST images, 1-2 epochs, 5 fine-tuning epochs, accuracies on the
 first 2,048 test images).
 Expected (checked by tests/lessons/test_08_modern_cnn.py on `--quick`): the Inception block

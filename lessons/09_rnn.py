@@ -24,8 +24,8 @@ shapes of `torch.nn.RNNCell`'s input and hidden state; those are the shapes of `
 (the whole sequence, all layers). One cell step takes (batch, input_size) and (batch,
 hidden_size): section 3 shows both.
 
-Runtime: about 4 minutes on 2 idle CPU cores (estimated from per-step times; 18 minutes measured
-on 2 cores shared with seven other jobs); `--quick`: about 40 s idle.
+Runtime: under 5 minutes on 2 idle CPU cores (README's lessons table has the measured median of 3
+seeds); `--quick`: about 40 s idle.
 Expected: dense parameters = 3*k*32 + 32 (320 for the notes' 3 days, more than the cell's 1,152
 from k = 12 days on) while the cell keeps 1,152 for every k; the from-scratch cell equals Keras's
 SimpleRNNCell (max difference < 1e-5) and the hand-unrolled time-major loop equals
