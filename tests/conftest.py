@@ -9,7 +9,7 @@ import functools
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# `make test` runs one pytest worker per core (pytest-xdist). TF's thread pools spin while they
+# `make test` runs a pytest worker per core and one more (pytest-xdist). TF's thread pools spin while they
 # wait, so a worker (and the lesson or child processes it starts, which inherit this
 # environment) gets its share of the cores, not all of them: measured on 2 cores, a lesson's
 # --quick run alone took 44 s with TF's default pools and 35 s with one thread each.
