@@ -65,7 +65,7 @@ def test_commit_parsing_and_a_made_up_commit_is_rejected():
 
 QUICK_RUNS = {
     # script: extra arguments (beyond --quick); benchmarks/notebooks.py's runner is run by
-    # tests/lessons/test_notebooks.py (the quickstart notebook), not a second time here
+    # tests/lessons/test_00_quickstart.py (the quickstart notebook), not a second time here
     "distribute": [],
     "input_pipeline": [],
     "layers": [],

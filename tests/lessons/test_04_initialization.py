@@ -1,6 +1,6 @@
 """Lesson L04 reproduces the initialization claims and its errata (quick mode), run the way a
 student opens it: converted to a notebook and executed through a Jupyter kernel, with its figures
-shown inline. (Every other lesson's test runs the script; the quickstart also runs as a notebook.)
+shown inline. (The quickstart runs as a notebook too; every other lesson's test runs the script.)
 """
 
 import json
