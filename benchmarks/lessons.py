@@ -3,7 +3,8 @@
     python benchmarks/lessons.py [--quick] [--only 03_optimization ...] [--seeds 0 1 2] [--figures]
 
 Each lesson runs in its own process (as a student would run it), writing its figures and
-SavedModels to a temporary folder; its `results.json` gives the numbers. With several
+SavedModels to a temporary folder (`--workdir DIR` keeps them in DIR/<stem>/out<seed> and
+models<seed>); its `results.json` gives the numbers. With several
 `--seeds` the lesson runs once per seed and every numeric result is the median over the seeds
 (the per-seed results are kept too). Each lesson writes its own
 `benchmarks/results/lessons/<stem>.json`, so lessons can be re-measured one at a time;
@@ -11,6 +12,7 @@ SavedModels to a temporary folder; its `results.json` gives the numbers. With se
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -348,10 +350,12 @@ def main():
                         help="also copy the first seed's key figures to docs/figures/ (benchmarks/figures.py)")
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="default: benchmarks/results/lessons (--quick: a temporary folder)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep each run's outputs and SavedModels in WORKDIR/<stem>/ (default: deleted)")
     args = parser.parse_args()
     results_dir = args.results_dir or (results_dir_for(True) if args.quick else RESULTS_DIR / "lessons")
     failed = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory() as tmp:
         for stem in args.only:
             runs = [run_lesson(stem, args.quick, Path(tmp), seed) for seed in args.seeds]
             if args.figures:

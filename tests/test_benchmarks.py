@@ -65,12 +65,12 @@ def test_commit_parsing_and_a_made_up_commit_is_rejected():
 
 QUICK_RUNS = {
     # script: extra arguments (beyond --quick); benchmarks/notebooks.py's runner is run by
-    # tests/lessons/test_00_quickstart.py (the quickstart notebook), not a second time here
+    # tests/lessons/test_00_quickstart.py (the quickstart notebook) and benchmarks/lessons.py's by
+    # tests/lessons/test_01_softmax_regression.py (its quick run), not a second time here
     "distribute": [],
     "input_pipeline": [],
     "layers": [],
     "optimizers": ["--optimizers", "Adam"],
-    "lessons": ["--only", "01_softmax_regression"],  # the cheapest quick run; L04 is covered by its own test
     # the lesson runs themselves are covered by "lessons"; here: picking, copying, the index
     "figures": ["--only", "04_initialization", "--from-outputs", "{outputs}"],
 }

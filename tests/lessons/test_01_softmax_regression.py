@@ -1,12 +1,47 @@
-"""Smoke test: lesson L01 runs and shows its softmax-regression claims (`--quick`)."""
+"""Smoke test: lesson L01 runs and shows its softmax-regression claims (`--quick`).
 
+The run goes through `benchmarks/lessons.py --quick` (the runner of README's lessons table), so
+the one run checks the lesson and the runner's record of it.
+"""
+
+import json
 import math
+import os
+import re
+import subprocess
+import sys
+import types
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+STEM = "01_softmax_regression"
 
-def test_softmax_regression_lesson_quick_run(run_lesson):
-    run = run_lesson("01_softmax_regression")
+
+def _run_through_the_benchmark(tmp_path):
+    work = tmp_path / "work"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "lessons.py"), "--quick", "--only", STEM, "--workdir", str(work)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = Path(re.findall(r"wrote (\S+\.json)", done.stdout)[-1])
+    # --quick numbers never reach README: the record goes to a temporary folder
+    assert not record.resolve().is_relative_to(ROOT / "benchmarks" / "results")
+    out = work / STEM / "out0"
+    results = json.loads((out / "results.json").read_text())
+    return types.SimpleNamespace(results=results, out=out, models=work / STEM / "models0",
+                                 record=json.loads(record.read_text()))  # fmt: skip
+
+
+def test_softmax_regression_lesson_quick_run(tmp_path):
+    run = _run_through_the_benchmark(tmp_path)
     r = run.results
+    # the runner's record: this run's numbers, its headline rows, the commit it ran on
+    assert run.record["quick"] is True and run.record["seeds"] == [0]
+    assert run.record["results"]["test_accuracy"] == r["test_accuracy"]
+    assert run.record["readme_table"]["rows"][0][0] == f"`{STEM}`"
+    assert run.record["machine"]["git_commit"]
 
     # an untrained 10-class softmax has loss -ln(1/10)
     assert r["ln_10"] == math.log(10)
