@@ -15,7 +15,8 @@ PYTEST_ARGS ?=
 # The suite runs one pytest worker more than there are cores, a test file per worker (TF processes
 # stay shared within a file), the files that start processes of their own first (tests/conftest.py).
 # The extra worker keeps the cores busy while another waits on a lesson's process or on files:
-# on 2 cores `make test` took 12:38 and 13:18 (two runs) with 3 workers, 13:35 with 2 (one test then ~20 s longer).
+# on 2 cores `make test` took 12:38, 13:18 and 14:03 with 3 workers (CPU time 1,470-1,620 s: this VM's
+# speed drifts) and 13:35 with 2 (1,460 s of CPU time).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # The exact versions the suite passes with; `make setup CONSTRAINTS=` installs the newest allowed.
 CONSTRAINTS ?= constraints.txt
