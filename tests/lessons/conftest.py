@@ -14,16 +14,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def run_lesson(tmp_path):
+@pytest.fixture(scope="session")
+def run_lesson(tmp_path_factory):
     """`run_lesson("03_optimization")` -> namespace(results, stdout, out, models).
 
-    The lesson writes its figures and results.json under tmp_path/out and its SavedModels
-    under tmp_path/models; a non-zero exit fails the test with the lesson's output tail.
+    The lesson writes its figures and results.json under <a fresh tmp folder>/out and its
+    SavedModels under .../models; a non-zero exit fails the test with the lesson's output tail.
+    Session-scoped, so a module fixture can share one run among a file's tests.
     """
 
     def run(stem, timeout=300):
-        out, models = tmp_path / "out", tmp_path / "models"
+        workdir = tmp_path_factory.mktemp(stem)
+        out, models = workdir / "out", workdir / "models"
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
         result = subprocess.run(
             [sys.executable, str(ROOT / "lessons" / f"{stem}.py"), "--quick",

@@ -9,22 +9,9 @@ from tfcourse.serving import read_class_names
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[2]
-    out, models = tmp_path_factory.mktemp("out"), tmp_path_factory.mktemp("models")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(root), "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(
-        [sys.executable, str(root / "lessons" / "07_cnn.py"), "--quick", "--output-dir", str(out),
-         "--saved-models-dir", str(models)],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads((out / "results.json").read_text()), out, models
+def quick_run(run_lesson):
+    run = run_lesson("07_cnn", timeout=600)
+    return run.results, run.out, run.models
 
 
 def test_conv_layer_arithmetic_of_the_notes(quick_run):

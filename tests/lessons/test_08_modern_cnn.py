@@ -1,26 +1,14 @@
 """Lesson L08 runs (`--quick`) and shows every claim it prints: the block arithmetic exactly."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    root = Path(__file__).resolve().parents[2]
-    out, models = tmp_path_factory.mktemp("out"), tmp_path_factory.mktemp("models")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(root), "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(
-        [sys.executable, str(root / "lessons" / "08_modern_cnn.py"), "--quick", "--output-dir", str(out),
-         "--saved-models-dir", str(models)],
-        capture_output=True, text=True, timeout=900, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads((out / "results.json").read_text()), out, models, result.stdout
+def quick_run(run_lesson):
+    run = run_lesson("08_modern_cnn", timeout=900)
+    return run.results, run.out, run.models, run.stdout
 
 
 def test_inception_block_channels(quick_run):
