@@ -55,6 +55,21 @@ def test_fast_mnist_cnn_parameter_count_from_the_formula():
     assert any("RandomTranslation" in type(layer).__name__ for layer in fast_mnist_cnn(augment_shift=0.1).layers)
 
 
+def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
+    from tfcourse.layers import BatchNormalization
+
+    norms = [layer for layer in fast_mnist_cnn(batch_norm=True).layers if "Normalization" in type(layer).__name__]
+    assert len(norms) == 2 and all(type(layer) is BatchNormalization for layer in norms)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = fast_mnist_cnn(batch_norm=True)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.layers[0].compute_dtype == "bfloat16"  # the control: the policy did apply
+    assert model(np.zeros((2, 28, 28, 1), np.float32)).dtype == "float32"
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

@@ -27,6 +27,11 @@ def test_fast_mnist_lesson_quick_run(run_lesson):
     table = (run.out / "tricks.md").read_text().splitlines()
     assert len(table) == 2 + len(SLUGS)
     assert (run.out / "tricks.png").stat().st_size > 10_000
+    # the recipe's precision "auto": bfloat16 exactly where the CPU has bfloat16 instructions
+    from tfcourse.training import cpu_has_native_bfloat16
+
+    assert r["record_policy"] == ("mixed_bfloat16" if cpu_has_native_bfloat16() else "float32")
+    assert f"record recipe's precision here: {r['record_policy']}" in run.stdout
     # the record recipe on 20,000 images, one epoch (header: test accuracy > 0.96 in --quick)
     assert r["record_train_images"] == 20_000
     assert r["test_accuracy"] > 0.96 and r["train_seconds"] > 0

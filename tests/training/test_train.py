@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import tfcourse.training.fit as fit_module
+import tfcourse.training.setup as engine_setup
 from tfcourse.training import get_strategy, train
 
 TWO = ["/cpu:0", "/cpu:1"]
@@ -81,7 +82,6 @@ def test_two_logical_devices_match_one_device(loop):
 
 def test_dataset_input_and_options(tmp_path):
     """tf.data input, steps_per_execution, jit_compile, TensorBoard and checkpoints."""
-    import tensorflow as tf
 
     x, y = _data(64)
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
@@ -122,7 +122,7 @@ def test_custom_loop_writes_tensorboard_and_checkpoints(tmp_path):
 def test_mixed_bfloat16_on_cpu(loop):
     x, y = _data(64)
     result = train(_cnn(), (x, y), epochs=1, global_batch_size=32, mixed_precision="auto", loop=loop)
-    expected = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"  # any host
+    expected = fit_module.resolve_mixed_precision("auto")  # any host; the rules: test_resolve_mixed_precision
     assert result.model.layers[0].dtype_policy.name == expected
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     assert np.isfinite(result.history["loss"]).all()
@@ -138,9 +138,46 @@ def test_mixed_float16_gets_loss_scaling():
 def test_resolve_mixed_precision(monkeypatch):
     assert fit_module.resolve_mixed_precision(None) == "float32"
     monkeypatch.setattr(fit_module.tf.config, "list_logical_devices", lambda kind=None: [])  # a CPU-only host
+    monkeypatch.setattr(engine_setup, "cpu_has_native_bfloat16", lambda: True)
     assert fit_module.resolve_mixed_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(engine_setup, "cpu_has_native_bfloat16", lambda: False)  # bfloat16 would be emulated
+    assert fit_module.resolve_mixed_precision("auto") == "float32"
     monkeypatch.setattr(fit_module.tf.config, "list_logical_devices", lambda kind=None: ["gpu"])
     assert fit_module.resolve_mixed_precision("auto") == "mixed_float16"
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [("fpu sse2 avx2 avx512f", False), ("fpu avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True)],
+)
+def test_cpu_has_native_bfloat16_reads_the_flags(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: amx_bf16 in a name is no flag\nflags\t\t: {flags}\n")
+    assert engine_setup.cpu_has_native_bfloat16(cpuinfo) is native
+    assert engine_setup.cpu_has_native_bfloat16(tmp_path / "missing") is False
+
+
+def test_optimizer_is_built_before_the_first_step_so_it_traces_once(monkeypatch):
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    traces = []
+    original = tf_trainer.TensorFlowTrainer.train_step
+    def counted(self, data):
+        traces.append(1)
+        return original(self, data)
+
+    monkeypatch.setattr(tf_trainer.TensorFlowTrainer, "train_step", counted)
+    monkeypatch.setattr(tf_trainer.TensorFlowTrainer, "train_step", counted)
+    x, y = _data(64)
+    result = train(_cnn(), (x, y), epochs=2, global_batch_size=32, steps_per_execution=2)
+    assert len(traces) == 1
+    assert result.model.optimizer.built and len(result.model.optimizer.variables) > 1
+
+    traces.clear()  # the control: Keras alone traces the first step twice, once creating the slots
+    plain = _cnn()()
+    plain.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=2)
+    plain.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    assert len(traces) == 2
 
 
 def test_optimizer_instance_is_recreated_in_scope():
@@ -171,7 +208,6 @@ def test_validation_errors():
         train(build, (x, y[:3]), epochs=1, global_batch_size=8)
     with pytest.raises(ValueError, match="`global_batch_size` must be a multiple of the number of replicas"):
         train(build, (x, y), epochs=1, global_batch_size=7, strategy="mirrored", devices=TWO)
-    import tensorflow as tf
 
     with pytest.raises(ValueError, match="`data` must be finite"):
         train(build, tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat(), epochs=1, global_batch_size=8)
@@ -183,7 +219,6 @@ def test_reshuffling_pipeline_same_batches_on_every_path():
     """The known fit-vs-custom-loop mismatch: Keras fit under a strategy draws one batch from a
     fresh iterator before training, which reshuffles a `reshuffle_each_iteration` pipeline.
     `train` aligns every path, so fit/custom on 1 and 2 devices all train on the same batches."""
-    import tensorflow as tf
 
     x, y = _data(128)
 

@@ -14,7 +14,7 @@ from tfcourse.training.custom_loop import custom_fit, per_example_loss
 from tfcourse.training.determinism import enable_determinism
 from tfcourse.training.export import export, next_version  # the shim module, then its function
 from tfcourse.training.fit import TrainResult, train
-from tfcourse.training.setup import resolve_mixed_precision
+from tfcourse.training.setup import cpu_has_native_bfloat16, resolve_mixed_precision
 from tfcourse.training.strategy import (
     cluster_size,
     get_strategy,
@@ -34,6 +34,7 @@ __all__ = [
     "XlaChoice",
     "choose_jit_compile",
     "cluster_size",
+    "cpu_has_native_bfloat16",
     "custom_fit",
     "enable_determinism",
     "export",
