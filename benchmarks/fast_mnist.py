@@ -15,8 +15,8 @@ included; imports, data loading and evaluation excluded). Every recipe trains on
 train[:50000] (train[50000:] is the validation split its hyperparameters were chosen on) and
 is evaluated on the test split. Each row says plainly whether its target was met.
 
-Runtime on an idle 2-core CPU: roughly 10 minutes (`--quick`: about 1 minute, subsets,
-results in a temporary folder). Writes benchmarks/results/fast_mnist.json (`readme_table`).
+Runtime on an idle 2-core CPU: about 21 minutes, 10 of them the Fashion-MNIST stage (`--quick`:
+about 1 minute, subsets, results in a temporary folder). Writes benchmarks/results/fast_mnist.json (`readme_table`).
 """
 
 import argparse

@@ -17,16 +17,16 @@ What you will learn:
   accuracy over 2 seeds when the recipe was chosen); then mixed bfloat16 and XLA, each measured
   and kept only if it helps. XLA is not in the recipe (several times slower on this CPU). Mixed
   bfloat16 is, as `mixed_precision="auto"`: on a CPU that computes bfloat16 natively (AMX or
-  AVX512-BF16, as this course's machine does) one epoch took 4.2-5.3 s against 6.5-7.1 s in
-  float32 at the same validation accuracy; on other CPUs bfloat16 is emulated, slower, and
-  "auto" keeps float32. The table measures it again and says which the recipe used here;
+  AVX512-BF16, as this course's machine does) it was faster at the same validation accuracy
+  when the recipe was chosen; on other CPUs bfloat16 is emulated, slower, and "auto" keeps
+  float32. The table measures it again, and the lesson prints which the recipe used here;
 - the record recipe `tfcourse.fast_mnist.RECORD`, the one `make demo` trains (lesson L00).
 Hyperparameters were chosen on the validation split (train[50000:]), never on the test split;
 the trick table therefore shows validation accuracy, and only the final recipe sees the test set.
 Training goes through `tfcourse.training.train` on in-memory tensors (`train_recipe`); its
 overhead is a few milliseconds per run.
 
-Runtime: about 3 minutes on an idle 2-core CPU, the baseline capped at 10 epochs (`--quick`:
+Runtime: about 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at 10 epochs (`--quick`:
 about 50 s, 5,000 training images per trick row, the baseline capped at 1 epoch, so its run is
 also the baseline row; validation on 2,000 images, the baseline's test accuracy on 2,000).
 Expected: the record recipe's test accuracy about 0.99 after one epoch (single runs about
