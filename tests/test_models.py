@@ -60,12 +60,10 @@ def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
 
     norms = [layer for layer in fast_mnist_cnn(batch_norm=True).layers if "Normalization" in type(layer).__name__]
     assert len(norms) == 2 and all(type(layer) is BatchNormalization for layer in norms)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
+    from tfcourse.training.setup import dtype_policy
+
+    with dtype_policy("mixed_bfloat16"):
         model = fast_mnist_cnn(batch_norm=True)
-    finally:
-        keras.config.set_dtype_policy(previous)
     assert model.layers[0].compute_dtype == "bfloat16"  # the control: the policy did apply
     assert model(np.zeros((2, 28, 28, 1), np.float32)).dtype == "float32"
 

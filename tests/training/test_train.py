@@ -82,7 +82,6 @@ def test_two_logical_devices_match_one_device(loop):
 
 def test_dataset_input_and_options(tmp_path):
     """tf.data input, steps_per_execution, jit_compile, TensorBoard and checkpoints."""
-
     x, y = _data(64)
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     result = train(
@@ -162,11 +161,11 @@ def test_optimizer_is_built_before_the_first_step_so_it_traces_once(monkeypatch)
 
     traces = []
     original = tf_trainer.TensorFlowTrainer.train_step
+
     def counted(self, data):
         traces.append(1)
         return original(self, data)
 
-    monkeypatch.setattr(tf_trainer.TensorFlowTrainer, "train_step", counted)
     monkeypatch.setattr(tf_trainer.TensorFlowTrainer, "train_step", counted)
     x, y = _data(64)
     result = train(_cnn(), (x, y), epochs=2, global_batch_size=32, steps_per_execution=2)
@@ -208,7 +207,6 @@ def test_validation_errors():
         train(build, (x, y[:3]), epochs=1, global_batch_size=8)
     with pytest.raises(ValueError, match="`global_batch_size` must be a multiple of the number of replicas"):
         train(build, (x, y), epochs=1, global_batch_size=7, strategy="mirrored", devices=TWO)
-
     with pytest.raises(ValueError, match="`data` must be finite"):
         train(build, tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat(), epochs=1, global_batch_size=8)
     with pytest.raises(ValueError, match="`optimizer` must be an optimizer name"):
@@ -219,7 +217,6 @@ def test_reshuffling_pipeline_same_batches_on_every_path():
     """The known fit-vs-custom-loop mismatch: Keras fit under a strategy draws one batch from a
     fresh iterator before training, which reshuffles a `reshuffle_each_iteration` pipeline.
     `train` aligns every path, so fit/custom on 1 and 2 devices all train on the same batches."""
-
     x, y = _data(128)
 
     def shuffled():
