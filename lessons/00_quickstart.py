@@ -3,7 +3,7 @@
 What you will learn:
 - loading the offline, TFDS-prepared MNIST into memory as two tensors
   (`tfcourse.fast_mnist.load_tensors`: the classic 50,000 training images, scaled to [0, 1]);
-- training the course's record recipe (`tfcourse.fast_mnist.RECORD`): a small 5x5 CNN, Adam
+- training the course's record recipe (`tfcourse.fast_mnist.RECORD`): a small CNN, Adam
   with betas 0.7 / 0.9 on a warm-up + cosine learning rate, batches of 256 gathered from memory,
   many steps per graph call, one epoch;
 - looking at what it does: the first test digits with the predicted class (errors in red);

@@ -18,9 +18,12 @@ def test_record_recipe_optimizer_and_schedule():
     assert isinstance(schedule, WarmupCosine)
     assert schedule.total_steps == 196  # ceil(50,000 / 256), one epoch
     assert schedule.warmup_steps == 39  # 20% of it
-    assert float(schedule(39)) == pytest.approx(0.01)
+    assert float(schedule(39)) == pytest.approx(0.02)  # the peak
     assert float(schedule(196)) == pytest.approx(0, abs=1e-9)
     assert ACCURATE.schedule(50_000).total_steps == ACCURATE.epochs * 196
+    # the record's net: the strided stem and dense 256 (tests/test_models.py checks the layers)
+    model = RECORD.build_model()
+    assert (model.layers[0].strides, model.layers[-2].units) == ((2, 2), 256)
 
 
 def test_loss_uses_one_hot_targets_only_with_label_smoothing():

@@ -55,6 +55,27 @@ def test_fast_mnist_cnn_parameter_count_from_the_formula():
     assert any("RandomTranslation" in type(layer).__name__ for layer in fast_mnist_cnn(augment_shift=0.1).layers)
 
 
+def test_fast_mnist_cnn_strided_stem_replaces_the_first_convolution_and_pool():
+    model = fast_mnist_cnn(dense_units=256, strided_stem=True)
+    # 28 -> 12 (6x6, stride 2, valid: (28 - 6) // 2 + 1) -> 8 -> 4; dense on 4*4*32
+    expected = (6 * 6 * 1 * 16 + 16) + (5 * 5 * 16 * 32 + 32) + (4 * 4 * 32 * 256 + 256) + (256 * 10 + 10)
+    assert model.count_params() == expected
+    stem = model.layers[0]
+    assert (stem.kernel_size, stem.strides) == ((6, 6), (2, 2))
+    assert stem.compute_output_shape((None, 28, 28, 1)) == (None, 12, 12, 16)
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert len(pools) == 1  # only the second stage pools; the control: the pooled net has two
+    assert len([layer for layer in fast_mnist_cnn().layers if isinstance(layer, keras.layers.MaxPooling2D)]) == 2
+    # golden values: stem output (i, j, c) = ReLU(sum(image[2i:2i+6, 2j:2j+6] * kernel[..., c]) + bias[c])
+    image = np.random.default_rng(0).uniform(0, 1, (1, 28, 28, 1)).astype(np.float32)
+    stem_out = keras.Sequential(model.layers[:2])(image).numpy()[0]
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in stem.weights)
+    expected_out = np.array([[np.einsum("hwk,hwkc->c", image[0, 2 * i:2 * i + 6, 2 * j:2 * j + 6], kernel) + bias
+                              for j in range(12)] for i in range(12)])  # fmt: skip
+    np.testing.assert_allclose(stem_out, np.maximum(expected_out, 0), rtol=1e-5, atol=1e-5)
+    assert (stem_out > 0).any() and (stem_out == 0).any()  # both sides of the ReLU are checked
+
+
 def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
     from tfcourse.layers import BatchNormalization
 
@@ -74,6 +95,7 @@ def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
         (lambda: fast_mnist_cnn(filters=(16, 32, 64)), "`filters` must hold 2 integers"),
         (lambda: fast_mnist_cnn(dense_units=0), "`dense_units` must be an integer >= 1. Received: dense_units=0"),
         (lambda: fast_mnist_cnn(batch_norm=1), "`batch_norm` must be a bool"),
+        (lambda: fast_mnist_cnn(strided_stem="yes"), "`strided_stem` must be a bool"),
         (lambda: fast_mnist_cnn(augment_shift=0.5), r"`augment_shift` must be in \[0, 0.5\)"),
     ],
 )
