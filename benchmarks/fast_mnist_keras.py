@@ -227,7 +227,8 @@ def machine_info(git_commit, device):
     return info
 
 
-def rows_for(device, baseline, measured):
+def rows_for(device, baseline, measured, left_out=()):
+    """README rows; `left_out`: rows this run did not try (`--only`), told apart from a stopped run."""
     rows = [[f"keras-io baseline to 99.0% ({device})", "1",
              f"{baseline['test_accuracies'][-1]:.4f} after {baseline['epochs']} epochs",
              f"{baseline['train_seconds']:.2f} s", "reference" if baseline["reached"]
@@ -236,7 +237,8 @@ def rows_for(device, baseline, measured):
         entry = measured.get(name)
         if entry is None:
             jax_only = name in ONE_PROGRAM and keras.backend.backend() != "jax"
-            why = "JAX only" if jax_only else "benchmark stopped before this stage"
+            why = ("JAX only" if jax_only else "left out of this run: `--only`" if name in left_out
+                   else "benchmark stopped before this stage")  # fmt: skip
             rows.append([f"{LABELS[name]} ({device})", "0", "", "", f"**not run** ({why})"])
             continue
         met = entry["mean_test_accuracy"] >= target_accuracy and entry["median_train_seconds"] <= target_seconds
@@ -252,11 +254,12 @@ def rows_for(device, baseline, measured):
 
 def write(args, device, baseline, measured, results_dir):
     """Rewritten after every stage: a run stopped early still records what it measured."""
-    rows, ratio = rows_for(device, baseline, measured)
+    left_out = sorted(name for name, *_ in TARGETS if args.only and name not in args.only and name not in measured)
+    rows, ratio = rows_for(device, baseline, measured, left_out)
     payload = {"machine": machine_info(args.git_commit, device), "quick": args.quick, "device": device,
                "complete": len(measured) == len(TARGETS),
                "command": "python benchmarks/fast_mnist_keras.py " + " ".join(sys.argv[1:]),
-               "baseline": baseline, "targets": measured, "speedup": ratio,
+               "baseline": baseline, "targets": measured, "left_out": left_out, "speedup": ratio,
                "readme_table": {"columns": ["run", "seeds", "test accuracy (mean)", "training time (median)", "target"],
                                 "rows": rows}}  # fmt: skip
     path = results_dir / "fast_mnist_keras.json"

@@ -63,3 +63,8 @@ def test_rows_say_met_only_when_both_targets_are_met_and_mark_stages_not_run(ben
     assert ratio == pytest.approx(12.0)
     rows, _ = bench.rows_for("GPU", baseline, {"record": entry(0.991, 1.5)})
     assert rows[1][-1] == "**not met**"  # accurate enough, too slow
+    # a row left out with --only says so; one never reached says the run stopped (the negative control)
+    rows, _ = bench.rows_for("GPU", baseline, {"record": entry(0.991, 0.5)}, left_out=["accurate"])
+    verdicts = {row[0].split(" (")[0].split(" >=")[0]: row[-1] for row in rows}
+    assert verdicts["MNIST, BN + shifts"] == "**not run** (left out of this run: `--only`)"
+    assert verdicts["Fashion-MNIST"] == "**not run** (benchmark stopped before this stage)"
