@@ -9,12 +9,14 @@ same models on JAX, so this script trains the same recipes there:
 - the keras-io baseline's model and optimizer (`tfcourse.models.mnist_cnn`, Adam 1e-3, batch 128)
   until 99.0% test accuracy, evaluated after every epoch (evaluations not timed);
 - `tfcourse.fast_mnist.RECORD` over `--seeds` seeds, also under the mixed_bfloat16 and
-  mixed_float16 policies; `ACCURATE` and `FASHION` over `--target-seeds` seeds.
+  mixed_float16 policies, and (JAX only) with each epoch one jitted `lax.scan`
+  (`train_recipe_one_program`: what `model.fit`'s per-step Python costs); `ACCURATE` and
+  `FASHION` over `--target-seeds` seeds.
 What differs from benchmarks/fast_mnist.py (TensorFlow, CPU rows): the batches come from Keras's
 array adapter (reshuffled every epoch) instead of tf.data, and `model.fit` runs directly instead of
 `tfcourse.training.train` (which builds on tf.distribute). Time is the same `TrainTimer` wall
 clock (first training step to the last, compilation included). It runs on any backend
-(`--quick` runs in the test suite on TensorFlow/CPU) and writes
+(tests/test_fast_mnist_keras.py trains through it on TensorFlow/CPU) and writes
 `<results-dir>/fast_mnist_keras.json`, whose rows README shows apart from the CPU rows.
 """
 
@@ -134,12 +136,15 @@ def train_recipe_one_program(recipe, images, labels, seed):
                                          grads -> optimizer.stateless_apply
     Time runs from the first epoch's call (tracing and XLA compilation included) to its result.
     """
-    import jax
-    import jax.numpy as jnp
-
     if recipe.mixed_precision not in (None, "float32", "mixed_bfloat16"):
         raise ValueError("`recipe.mixed_precision` must be None, 'float32' or 'mixed_bfloat16' here "
                          f"(no loss scaling in this loop). Received: {recipe.mixed_precision!r}")  # fmt: skip
+    if recipe.batch_norm:
+        raise ValueError("`recipe.batch_norm` must be False here: the padding rows of the last batch would "
+                         "enter batch normalization's statistics. Received: batch_norm=True")  # fmt: skip
+    import jax  # after the checks, which hold on any backend
+    import jax.numpy as jnp
+
     keras.utils.set_random_seed(seed)
     model = build_in_policy(recipe.build_model, recipe.mixed_precision)
     optimizer, loss = recipe.optimizer(len(images)), recipe.loss()

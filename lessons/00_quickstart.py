@@ -11,7 +11,7 @@ What you will learn:
 
 This is the flagship run of `make demo`. Lesson L12 builds the recipe up trick by trick and
 measures each one; lesson L07 develops the CNN in full.
-Runtime: about 15 s on an idle 2-core CPU, most of it importing TensorFlow (`--quick`: about 10 s).
+Runtime: under 20 s on an idle 2-core CPU (README's lessons table), most of it importing TensorFlow (`--quick`: about 10 s).
 Expected: test accuracy about 0.99 after one epoch: single seeds land between about 0.989 and
 0.992; the target, a mean >= 0.99 over 10 seeds, is
 checked by `benchmarks/fast_mnist.py`. `--quick` (20,000 images, one epoch): test accuracy > 0.96.

@@ -68,3 +68,17 @@ def test_rows_say_met_only_when_both_targets_are_met_and_mark_stages_not_run(ben
     verdicts = {row[0].split(" (")[0].split(" >=")[0]: row[-1] for row in rows}
     assert verdicts["MNIST, BN + shifts"] == "**not run** (left out of this run: `--only`)"
     assert verdicts["Fashion-MNIST"] == "**not run** (benchmark stopped before this stage)"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(mixed_precision="mixed_float16"), "`recipe.mixed_precision` must be None, 'float32' or 'mixed_bfloat16'"),
+        (dict(batch_norm=True), "`recipe.batch_norm` must be False here"),
+    ],
+)
+def test_one_program_loop_refuses_what_it_does_not_compute(bench, change, message):
+    # checked before JAX is imported, so on any backend; the loop itself runs on the GPU host (README)
+    images, labels = np.zeros((8, 28, 28, 1), "float32"), np.zeros(8, "int64")
+    with pytest.raises(ValueError, match=message):
+        bench.train_recipe_one_program(dataclasses.replace(RECORD, **change), images, labels, seed=0)
