@@ -74,7 +74,7 @@ def test_rows_say_met_only_when_both_targets_are_met_and_mark_stages_not_run(ben
     ("change", "message"),
     [
         (dict(mixed_precision="mixed_float16"), "`recipe.mixed_precision` must be None, 'float32' or 'mixed_bfloat16'"),
-        (dict(batch_norm=True), "`recipe.batch_norm` must be False here"),
+        (dict(batch_norm=True, mixed_precision=None), "`recipe.batch_norm` must be False here"),
     ],
 )
 def test_one_program_loop_refuses_what_it_does_not_compute(bench, change, message):
