@@ -146,9 +146,8 @@ ACCURATE = FastRecipe(batch_norm=True, augment_shift=0.08, epochs=8, mixed_preci
 
 Chosen on the validation split (seeds 0 and 1, this 2-core AMX CPU): the (16, 32) net with
 dense 128 (the record's before its strided stem), fused BN (`tfcourse.layers.BatchNormalization`)
-and bfloat16 reached 0.9958 in 46-48 s.
-The first guess, (32, 64) for 6 epochs, reached 0.9951-0.9953 in 90 s (float32) and
-63-83 s (bfloat16); (24, 48) in bfloat16 took 209 s, slower than (32, 64) with fewer
+and bfloat16 reached 0.9958 in 46-48 s. The first guess, (32, 64) for 6 epochs, reached
+0.9951-0.9953 in 90 s (float32) and 63-83 s (bfloat16); (24, 48) in bfloat16 took 209 s, slower than (32, 64) with fewer
 multiply-adds (oneDNN's bfloat16 kernels favour channel counts that are multiples of 16).
 `benchmarks/fast_mnist.py` reports whether it meets the target on the test split.
 """

@@ -116,7 +116,9 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
         if not strided:
             layers.append(keras.layers.MaxPooling2D())
     # float32 logits under a mixed policy too (Keras's mixed-precision guide): exported models
-    # and argmax then see full-precision scores, not bfloat16's 8-bit mantissa.
+    # and argmax then see full-precision scores, not bfloat16's 8-bit mantissa. Made before the
+    # hidden Dense: unseeded initializers draw their seeds as layers are made, and the recipes'
+    # measured numbers (benchmarks/results) come from this order.
     logits = keras.layers.Dense(10, dtype="float32")
     layers += [keras.layers.Flatten(), keras.layers.Dense(dense_units, activation="relu"), logits]
     return keras.Sequential(layers, name=name)
