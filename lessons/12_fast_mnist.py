@@ -16,24 +16,27 @@ What you will learn:
   the work; dense 256 wins back its accuracy); the one-cycle learning rate, linear warm-up to
   0.02 then cosine decay (`tfcourse.schedules.WarmupCosine`); Adam's betas 0.7 / 0.9 (shorter
   memories suit a run of only ~200 steps); label smoothing 0.1 (kept: +0.2 points of validation
-  accuracy over 2 seeds when the recipe was chosen); then mixed bfloat16 and XLA, each measured
-  and kept only if it helps. XLA is not in the recipe (several times slower on this CPU). Mixed
-  bfloat16 is, as `mixed_precision="auto"`: on a CPU that computes bfloat16 natively (AMX or
-  AVX512-BF16, as this course's machine does) it was faster at the same validation accuracy
-  when the recipe was chosen; on other CPUs bfloat16 is emulated, slower, and "auto" keeps
-  float32. The table measures it again, and the lesson prints which the recipe used here;
+  accuracy over 2 seeds when the recipe was chosen); then mixed bfloat16, TensorFlow's fused
+  Adam kernel (`tfcourse.optimizers.Adam(fused=True)`: one op per variable where Adam's formula
+  takes about ten, the same update to rounding) and XLA, each measured and kept only if it
+  helps. XLA is not in the recipe (several times slower on this CPU). Mixed bfloat16 is, as
+  `mixed_precision="auto"`: on a CPU that computes bfloat16 natively (AMX or AVX512-BF16, as
+  this course's machine does) it was faster at the same validation accuracy when the recipe was
+  chosen; on other CPUs bfloat16 is emulated, slower, and "auto" keeps float32. The table
+  measures it again, and the lesson prints which the recipe used here;
 - the record recipe `tfcourse.fast_mnist.RECORD`, the one `make demo` trains (lesson L00).
 Hyperparameters were chosen on the validation split (train[50000:]), never on the test split;
 the trick table therefore shows validation accuracy, and only the final recipe sees the test set.
-Training goes through `tfcourse.training.train` on in-memory tensors (`train_recipe`); its
-overhead is a few milliseconds per run.
+Training goes through `tfcourse.training.train` on in-memory tensors (`train_recipe`, which
+compiles no training metric: accuracy is measured afterwards); its overhead is a few
+milliseconds per run.
 
 Runtime: about 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at 10 epochs (`--quick`:
 about 50 s, 5,000 training images per trick row, the baseline capped at 1 epoch, so its run is
 also the baseline row; validation on 2,000 images, the baseline's test accuracy on 2,000).
 Expected: the record recipe's test accuracy about 0.99 after one epoch (single runs about
 0.989-0.992; `--quick`, 20,000 images: > 0.96); every trick row reaches validation accuracy > 0.5
-in `--quick` and the table has all eleven rows; the in-memory row trains on the same batches as the
+in `--quick` and the table has all twelve rows; the in-memory row trains on the same batches as the
 baseline (both shuffle with the same seed), so its validation accuracy is the baseline's (within
 0.001). The timings and the targets over seeds (mean test accuracy >= 99.0% over 10 seeds with a
 median <= 3 s; 99.5% over 5 seeds in <= 60 s; Fashion-MNIST 93.0% in <= 3 min) are measured by
@@ -119,7 +122,7 @@ def recipe_epoch(recipe):
 
 
 # The recipe rows, cumulative: each adds one change to the one before.
-plain = dataclasses.replace(RECORD, label_smoothing=0.0, mixed_precision=None, jit_compile=False)
+plain = dataclasses.replace(RECORD, label_smoothing=0.0, mixed_precision=None, jit_compile=False, fused_adam=False)
 pooled = dataclasses.replace(plain, filters=(16, 32), dense_units=128, strided_stem=False)
 schedule_only = dataclasses.replace(plain, beta_1=0.9, beta_2=0.999)  # Keras's default betas
 smoothed = dataclasses.replace(plain, label_smoothing=0.1)
@@ -145,6 +148,8 @@ rows = [
     ("label_smoothing", "+ label smoothing 0.1", RECORD.label_smoothing == 0.1, lambda: recipe_epoch(smoothed)),
     ("bfloat16", "+ mixed bfloat16 policy", RECORD_POLICY == "mixed_bfloat16",
      lambda: recipe_epoch(dataclasses.replace(smoothed, mixed_precision="mixed_bfloat16"))),
+    ("fused_adam", "+ fused Adam kernel (ResourceApplyAdam), recipe's precision", RECORD.fused_adam,
+     lambda: recipe_epoch(dataclasses.replace(smoothed, mixed_precision=RECORD_POLICY, fused_adam=True))),
     ("xla", "+ XLA (jit_compile=True), float32", RECORD.jit_compile,
      lambda: recipe_epoch(dataclasses.replace(smoothed, jit_compile=True))),
 ]  # fmt: skip

@@ -6,10 +6,11 @@
 The record recipe (chosen on the validation split train[50000:], never on test):
 
     model     = fast_mnist_cnn((16, 32), dense 256, strided_stem)  # 6x6/2 conv, then 5x5 conv + pool
-    optimizer = Adam(WarmupCosine(peak 0.02, warm-up 20%), beta_1 0.7, beta_2 0.9)
+    optimizer = Adam(WarmupCosine(peak 0.02, warm-up 20%), beta_1 0.7, beta_2 0.9), TensorFlow's
+                fused Adam kernel (`tfcourse.optimizers.Adam(fused=True)`)
     loss      = cross-entropy with label smoothing 0.1
     data      = one in-memory tensor; each step gathers a shuffled batch of 256
-    compile   = steps_per_execution (one graph call runs many steps), no XLA
+    compile   = steps_per_execution (one graph call runs many steps), no XLA, no training metrics
     precision = "auto": mixed bfloat16 where the CPU computes bfloat16 natively (AMX or
                 AVX512-BF16; `tfcourse.training.setup.cpu_has_native_bfloat16`), else float32
     epochs    = 1
@@ -61,8 +62,12 @@ class FastRecipe:
         model     = fast_mnist_cnn(filters, dense_units, batch_norm, augment_shift, strided_stem)
         steps     = epochs * ceil(N / batch_size)
         lr(step)  = WarmupCosine(peak_learning_rate, steps, warmup = warmup_fraction * steps)
-        optimizer = Adam(lr, beta_1, beta_2)
+        optimizer = Adam(lr, beta_1, beta_2)     (fused_adam: TensorFlow's fused kernel, same update)
         loss      = cross-entropy on logits, targets (1 - s) * one_hot + s / 10 (s = label_smoothing)
+
+    `fused_adam` applies on the TensorFlow backend (`tfcourse.optimizers.Adam(fused=True)`: one
+    `ResourceApplyAdam` op per variable); other backends, such as the JAX runs of
+    `benchmarks/fast_mnist_keras.py`, take Keras's Adam, the same update.
     """
 
     filters: tuple = (16, 32)
@@ -80,6 +85,7 @@ class FastRecipe:
     mixed_precision: str | None = None
     jit_compile: bool = False
     strided_stem: bool = False
+    fused_adam: bool = False
 
     def __post_init__(self):
         check_positive_int("dense_units", self.dense_units)
@@ -95,6 +101,7 @@ class FastRecipe:
         check_one_of("mixed_precision", self.mixed_precision, PRECISIONS)
         check_bool("jit_compile", self.jit_compile)
         check_bool("strided_stem", self.strided_stem)
+        check_bool("fused_adam", self.fused_adam)
         check_in_range("augment_shift", self.augment_shift, 0, 0.5, high_inclusive=False)
 
     def build_model(self):
@@ -111,7 +118,11 @@ class FastRecipe:
         return WarmupCosine(self.peak_learning_rate, total, warmup_steps=min(int(self.warmup_fraction * total), total - 1))
 
     def optimizer(self, num_examples):
-        """Adam(beta_1, beta_2) on the recipe's schedule (lesson L12)."""
+        """Adam(beta_1, beta_2) on the recipe's schedule; fused on TensorFlow if `fused_adam` (lesson L12)."""
+        if self.fused_adam and keras.backend.backend() == "tensorflow":
+            from tfcourse.optimizers import Adam  # imports TensorFlow, which the JAX benchmark host lacks
+
+            return Adam(self.schedule(num_examples), beta_1=self.beta_1, beta_2=self.beta_2, fused=True)
         return keras.optimizers.Adam(self.schedule(num_examples), beta_1=self.beta_1, beta_2=self.beta_2)
 
     def loss(self):
@@ -121,7 +132,7 @@ class FastRecipe:
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-RECORD = FastRecipe(dense_units=256, peak_learning_rate=0.02, strided_stem=True, mixed_precision="auto")
+RECORD = FastRecipe(dense_units=256, peak_learning_rate=0.02, strided_stem=True, mixed_precision="auto", fused_adam=True)
 """The 99.0%-in-one-epoch record recipe (lesson L12).
 
 Mixed precision "auto" (`tfcourse.training.resolve_mixed_precision`): bfloat16 on a CPU with
@@ -141,7 +152,7 @@ the time back; peak 0.015 was about as accurate (0.9903), peak 0.006, no label s
 betas 0.8 / 0.95 less.
 """
 
-ACCURATE = FastRecipe(batch_norm=True, augment_shift=0.08, epochs=8, mixed_precision="auto")
+ACCURATE = FastRecipe(batch_norm=True, augment_shift=0.08, epochs=8, mixed_precision="auto", fused_adam=True)
 """The second target, 99.5% in <= 60 s: batch norm, random shifts, 8 epochs (lesson L12).
 
 Chosen on the validation split (seeds 0 and 1, this 2-core AMX CPU): the (16, 32) net with
@@ -152,7 +163,8 @@ multiply-adds (oneDNN's bfloat16 kernels favour channel counts that are multiple
 `benchmarks/fast_mnist.py` reports whether it meets the target on the test split.
 """
 
-FASHION = FastRecipe(filters=(32, 64), dense_units=256, batch_norm=True, epochs=10, mixed_precision="auto")
+FASHION = FastRecipe(filters=(32, 64), dense_units=256, batch_norm=True, epochs=10, mixed_precision="auto",
+                     fused_adam=True)
 """The third target, Fashion-MNIST 93% in <= 3 min: BN, a wider net, 10 epochs (lesson L12).
 
 Not reached by this family on the validation split (seed 0, 2-core AMX CPU): 10 epochs gave
@@ -255,6 +267,8 @@ def train_recipe(recipe, images, labels, *, seed=0, callbacks=(), verbose=0):
                         jit_compile=..., mixed_precision=..., seed=seed)
         seconds = TrainTimer: first training step to the last (no evaluation inside)
 
+    No training metric is compiled (the history holds the loss): accuracy is measured after
+    training, on a held-out split, and a metric would add ops to trace and run every step.
     `callbacks` run after the timer (an evaluation there is not counted).
     """
     from tfcourse.training import train
@@ -280,6 +294,7 @@ def train_recipe(recipe, images, labels, *, seed=0, callbacks=(), verbose=0):
         strategy="default",
         optimizer=lambda: recipe.optimizer(num_examples),
         loss=recipe.loss(),
+        metrics=(),
         steps_per_execution=per_execution,
         jit_compile=recipe.jit_compile,
         mixed_precision=recipe.mixed_precision,

@@ -25,10 +25,11 @@ def _closed_form_constant(steps, g, lr=0.25, b1=0.5, b2=0.75, eps=1e-7):
     return 1 - sum(lr * g * np.sqrt(1 - b2**t) / (np.sqrt(1 - b2**t) * abs(g) + eps) for t in range(1, steps + 1))
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("steps", [1, 5])
 @pytest.mark.parametrize("g", [2.0, -0.5])
-def test_golden_constant_gradient(steps, g):
-    opt = Adam(0.25, beta_1=0.5, beta_2=0.75, epsilon=1e-7)
+def test_golden_constant_gradient(steps, g, fused):
+    opt = Adam(0.25, beta_1=0.5, beta_2=0.75, epsilon=1e-7, fused=fused)
     np.testing.assert_allclose(_run(opt, [g] * steps), _closed_form_constant(steps, g), rtol=1e-12)
 
 
@@ -55,14 +56,42 @@ def test_golden_amsgrad_branch(amsgrad):
     assert abs(got - other) > 1e-3  # the branch changes the answer, so the test exercises it
 
 
-KWARGS = [{}, {"amsgrad": True}, {"beta_1": 0.5, "beta_2": 0.99, "epsilon": 1e-4}]
-IDS = ["default", "amsgrad", "custom_betas"]
+KWARGS = [{}, {"amsgrad": True}, {"beta_1": 0.5, "beta_2": 0.99, "epsilon": 1e-4}, {"fused": True}]
+IDS = ["default", "amsgrad", "custom_betas", "fused"]
 
 
 @pytest.mark.parametrize("kwargs", KWARGS, ids=IDS)
 def test_parity_with_keras(kwargs, quadratic, mlp, rel_diff):
-    assert rel_diff(quadratic(Adam(0.05, **kwargs)), quadratic(keras.optimizers.Adam(0.05, **kwargs))) <= 1e-6
-    assert rel_diff(mlp(Adam(0.01, **kwargs)), mlp(keras.optimizers.Adam(0.01, **kwargs))) <= 1e-6
+    keras_kwargs = {k: v for k, v in kwargs.items() if k != "fused"}
+    assert rel_diff(quadratic(Adam(0.05, **kwargs)), quadratic(keras.optimizers.Adam(0.05, **keras_kwargs))) <= 1e-6
+    assert rel_diff(mlp(Adam(0.01, **kwargs)), mlp(keras.optimizers.Adam(0.01, **keras_kwargs))) <= 1e-6
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 1e-3])
+def test_fused_kernel_equals_formula_path(epsilon, quadratic, mlp, rel_diff):
+    # float64 throughout: the two paths differ only in the order of rounding.
+    assert rel_diff(quadratic(Adam(LR, B1, B2, epsilon, fused=True)), quadratic(Adam(LR, B1, B2, epsilon))) <= 1e-13
+    assert rel_diff(mlp(Adam(0.01, B1, B2, epsilon, fused=True)), mlp(Adam(0.01, B1, B2, epsilon))) <= 1e-13
+
+
+def _op_types(optimizer, gradient):
+    var = keras.Variable(np.zeros(gradient.dense_shape if isinstance(gradient, tf.IndexedSlices) else 3), dtype="float32")
+    optimizer.build([var])
+    step = tf.function(lambda: optimizer.apply_gradients([(gradient, var)]))
+    graph = step.get_concrete_function().graph
+    types = {op.type for op in graph.get_operations()}
+    for function in graph.as_graph_def().library.function:  # bodies of conds and nested functions
+        types |= {node.op for node in function.node_def}
+    return types
+
+
+def test_fused_path_is_one_kernel_and_sparse_gradients_take_the_formula():
+    dense = tf.constant([1.0, -2.0, 0.5])
+    fused_ops, formula_ops = _op_types(Adam(fused=True), dense), _op_types(Adam(), dense)
+    assert "ResourceApplyAdam" in fused_ops and "Sqrt" not in fused_ops
+    assert "ResourceApplyAdam" not in formula_ops and "Sqrt" in formula_ops  # negative control
+    sparse = tf.IndexedSlices(tf.constant([[1.0], [2.0]]), tf.constant([0, 2]), tf.constant([3, 1]))
+    assert "ResourceApplyAdam" not in _op_types(Adam(fused=True), sparse)
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
@@ -117,6 +146,8 @@ def test_bias_correction_advances_t():
         ({"epsilon": 0}, r"`epsilon` must be in \(0, inf\)\. Received: epsilon=0"),
         ({"learning_rate": -3e-4}, r"`learning_rate` must be in \(0, inf\)\. Received: learning_rate=-0\.0003"),
         ({"amsgrad": "no"}, r"`amsgrad` must be a bool .*Received: amsgrad='no'"),
+        ({"fused": 1}, r"`fused` must be a bool .*Received: fused=1"),
+        ({"fused": True, "amsgrad": True}, r"`fused=True` needs amsgrad=False .*Received: amsgrad=True"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -124,8 +155,17 @@ def test_bad_arguments(kwargs, match):
         Adam(**kwargs)
 
 
+def test_fused_refused_off_tensorflow(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match=r"`fused=True` needs the TensorFlow backend .*backend='jax'"):
+        Adam(fused=True)
+    Adam(fused=False)  # the formula path is backend-neutral
+
+
 def test_defaults_and_config_match_keras():
     ours, theirs = Adam().get_config(), keras.optimizers.Adam().get_config()
     assert {k: v for k, v in ours.items() if k != "name"} == {k: v for k, v in theirs.items() if k != "name"}
     opt = Adam(0.002, beta_1=0.8, beta_2=0.99, epsilon=1e-6, amsgrad=True, use_ema=True, ema_momentum=0.9)
     assert Adam.from_config(opt.get_config()).get_config() == opt.get_config()
+    fused = Adam(0.002, beta_1=0.8, fused=True)
+    assert fused.get_config()["fused"] is True and Adam.from_config(fused.get_config()).fused

@@ -5,6 +5,7 @@ Introduced in lesson L03.
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfcourse._validation import check_bool
@@ -55,6 +56,12 @@ class Adam(keras.optimizers.Optimizer):
     as their dense equivalent: repeated rows are summed before squaring (Keras 3.15's
     built-in squares each piece, so it differs from dense when a batch repeats a token).
 
+    `fused=True` computes the same update with TensorFlow's fused kernel
+    (`tf.raw_ops.ResourceApplyAdam`): one op per variable that reads and writes x, m and v
+    once, in place of about ten elementwise ops, each a pass over the memory, that the graph
+    also has to trace. Equal to the formula above up to rounding (lesson L12 uses it for the
+    fast MNIST record). Sparse gradients still take the formula path.
+
     Args:
         learning_rate: float > 0, a schedule, or a callable. Defaults to 0.001.
         beta_1: decay of the first moment, float in [0, 1). Defaults to 0.9.
@@ -64,6 +71,9 @@ class Adam(keras.optimizers.Optimizer):
         weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
         ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name:
             passed through to `keras.optimizers.Optimizer`.
+        fused: keyword only (Keras's positional order is kept), bool: update dense gradients
+            with TensorFlow's fused Adam kernel (above). Needs the TensorFlow backend and
+            amsgrad=False. Defaults to False.
     """
 
     def __init__(
@@ -83,6 +93,8 @@ class Adam(keras.optimizers.Optimizer):
         loss_scale_factor=None,
         gradient_accumulation_steps=None,
         name=None,
+        *,
+        fused=False,
         **kwargs,
     ):
         super().__init__(
@@ -103,6 +115,16 @@ class Adam(keras.optimizers.Optimizer):
         self.beta_2 = check_rate("beta_2", beta_2)
         self.epsilon = check_epsilon(epsilon)
         self.amsgrad = check_bool("amsgrad", amsgrad)
+        self.fused = check_bool("fused", fused)
+        if self.fused and self.amsgrad:
+            raise ValueError(
+                "`fused=True` needs amsgrad=False (TensorFlow's fused kernel has no AMSGrad). Received: amsgrad=True"
+            )
+        if self.fused and keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                f"`fused=True` needs the TensorFlow backend (it calls TensorFlow's ResourceApplyAdam). "
+                f"Received: fused=True with backend={keras.backend.backend()!r}"
+            )
 
     def build(self, variables):
         """Slots: `m`, `v`, and `v_max` if amsgrad."""
@@ -116,6 +138,8 @@ class Adam(keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         """alpha = lr*sqrt(1-b2^t)/(1-b1^t); m, v moving averages; x -= alpha*m/(sqrt(v)+eps)."""
+        if self.fused and not isinstance(gradient, tf.IndexedSlices):
+            return self._fused_update_step(gradient, variable, learning_rate)
         lr = ops.cast(learning_rate, variable.dtype)
         dx = ops.cast(sum_duplicate_rows(gradient), variable.dtype)
         t = ops.cast(self.iterations + 1, variable.dtype)
@@ -137,6 +161,25 @@ class Adam(keras.optimizers.Optimizer):
             ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)),
         )
 
+    def _fused_update_step(self, gradient, variable, learning_rate):
+        """The same step as one `ResourceApplyAdam`: it takes beta^t and computes alpha itself."""
+        dtype = tf.as_dtype(variable.dtype)
+        index = self._get_variable_index(variable)
+        t = ops.cast(self.iterations + 1, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=_resource(variable),
+            m=_resource(self._first_moments[index]),
+            v=_resource(self._second_moments[index]),
+            # beta^t exactly as update_step forms it (beta rounded through float32, as Keras does)
+            beta1_power=ops.power(ops.cast(self.beta_1, dtype), t),
+            beta2_power=ops.power(ops.cast(self.beta_2, dtype), t),
+            lr=ops.cast(learning_rate, dtype),
+            beta1=tf.constant(self.beta_1, dtype),
+            beta2=tf.constant(self.beta_2, dtype),
+            epsilon=tf.constant(self.epsilon, dtype),
+            grad=ops.cast(gradient, dtype),
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -147,4 +190,11 @@ class Adam(keras.optimizers.Optimizer):
                 "amsgrad": self.amsgrad,
             }
         )
+        if self.fused:  # only when set, so the default config stays Keras's own
+            config["fused"] = True
         return config
+
+
+def _resource(variable):
+    """The TensorFlow resource handle behind a Keras or TensorFlow variable."""
+    return (variable.value if isinstance(variable, keras.Variable) else variable).handle
