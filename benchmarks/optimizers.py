@@ -39,6 +39,7 @@ from tfcourse._atomic import atomic_write_text  # noqa: E402
 from tfcourse.models import mnist_cnn, mnist_mlp  # noqa: E402
 
 CONTROL = "A/A control: Keras Adam vs Keras Adam"
+FUSED = "Adam fused=True (vs Keras Adam)"
 PAIRS = {
     # name: (tfcourse factory, Keras factory)
     "SGD": (lambda: tfo.SGD(0.01), lambda: keras.optimizers.SGD(0.01)),
@@ -59,6 +60,8 @@ PAIRS = {
     ),
     "Adam": (lambda: tfo.Adam(0.001), lambda: keras.optimizers.Adam(0.001)),
     "Adam amsgrad": (lambda: tfo.Adam(0.001, amsgrad=True), lambda: keras.optimizers.Adam(0.001, amsgrad=True)),
+    # TensorFlow's ResourceApplyAdam kernel: fewer graph ops than Keras's by design (lesson L12).
+    FUSED: (lambda: tfo.Adam(0.001, fused=True), lambda: keras.optimizers.Adam(0.001)),
     # A/A control: Keras against itself. Its ratio is the measurement's own noise / bias on
     # this machine (left out of the summary's ratios, reported as the noise floor).
     CONTROL: (lambda: keras.optimizers.Adam(0.001), lambda: keras.optimizers.Adam(0.001)),
@@ -230,8 +233,11 @@ def main(argv=None):
             "identical_graph_op_counts": all(
                 row["tfcourse_graph_ops"] == row["keras_graph_ops"]
                 for row in rows
-                if not row["optimizer"].startswith("EWMA")
+                if not row["optimizer"].startswith("EWMA") and row["optimizer"] != FUSED
             ),
+            "fused_adam_graph_ops": [
+                [row["mode"], row["tfcourse_graph_ops"], row["keras_graph_ops"]] for row in rows if row["optimizer"] == FUSED
+            ],
             "total": len(ratios),
             "wall_seconds": round(time.perf_counter() - started, 1),
         },

@@ -26,7 +26,7 @@ def test_record_recipe_optimizer_and_schedule():
     assert ACCURATE.schedule(50_000).total_steps == ACCURATE.epochs * 196
     # the record's net: the strided stem and dense 256 (tests/test_models.py checks the layers)
     model = RECORD.build_model()
-    assert (model.layers[0].strides, model.layers[-2].units) == ((2, 2), 256)
+    assert (model.layers[0].strides, model.layers[-2].units) == (2, 256)
 
 
 def test_loss_uses_one_hot_targets_only_with_label_smoothing():

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from tfcourse.layers import SpaceToDepthConv2D
 from tfcourse.models import fast_mnist_cnn, lenet5, mnist_cnn, mnist_mlp, multiply_adds
 
 
@@ -61,7 +62,9 @@ def test_fast_mnist_cnn_strided_stem_replaces_the_first_convolution_and_pool():
     expected = (6 * 6 * 1 * 16 + 16) + (5 * 5 * 16 * 32 + 32) + (4 * 4 * 32 * 256 + 256) + (256 * 10 + 10)
     assert model.count_params() == expected
     stem = model.layers[0]
-    assert (stem.kernel_size, stem.strides) == ((6, 6), (2, 2))
+    assert isinstance(stem, SpaceToDepthConv2D) and (stem.kernel_size, stem.strides) == (6, 2)
+    # multiply-adds count the stem too: 12x12 outputs of a 6x6x1 window into 16 channels
+    assert multiply_adds(model) == 12 * 12 * 6 * 6 * 16 + 8 * 8 * 5 * 5 * 16 * 32 + 512 * 256 + 256 * 10
     assert stem.compute_output_shape((None, 28, 28, 1)) == (None, 12, 12, 16)
     pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
     assert len(pools) == 1  # only the second stage pools; the control: the pooled net has two

@@ -10,6 +10,7 @@ Introduced in lesson L06 (`lessons/06_normalization.py`); Maxout in lesson L02.
     Maxout                      max over groups of linear units
     BahdanauAttention           additive attention v . tanh(W_q q + W_k k) (lesson L16)
     SimpleRNNCell               RNN cell as one linear layer on [h, x] (lesson L09)
+    SpaceToDepthConv2D          a strided Conv2D as a stride-1 conv on space-to-depth blocks (lesson L12)
 """
 
 from tfcourse.layers.additive_attention import BahdanauAttention
@@ -21,6 +22,7 @@ from tfcourse.layers.local_response_normalization import (
 )
 from tfcourse.layers.maxout import Maxout
 from tfcourse.layers.simple_rnn_cell import SimpleRNNCell
+from tfcourse.layers.space_to_depth_conv import SpaceToDepthConv2D
 from tfcourse.layers.weight_normalization import WeightNormalization
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "LocalResponseNormalization",
     "Maxout",
     "SimpleRNNCell",
+    "SpaceToDepthConv2D",
     "WeightNormalization",
     "batch_norm_train",
     "local_response_normalization_reference",
