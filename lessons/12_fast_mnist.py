@@ -13,7 +13,9 @@ What you will learn:
   `steps_per_execution` (one graph call runs ~50 steps); a smaller network (5x5 conv 16 and 32,
   dense 128: `tfcourse.models.fast_mnist_cnn`); a strided stem, one 6x6 stride-2 convolution in
   place of the first convolution and its max-pool (the same 6x6 window per output, a quarter of
-  the work; dense 256 wins back its accuracy); the one-cycle learning rate, linear warm-up to
+  the work; dense 256 wins back its accuracy), run as a 3x3 convolution on 2x2 space-to-depth
+  blocks (`tfcourse.layers.SpaceToDepthConv2D`: the same weights, and oneDNN is slow on the
+  one-channel image); the one-cycle learning rate, linear warm-up to
   0.02 then cosine decay (`tfcourse.schedules.WarmupCosine`); Adam's betas 0.7 / 0.9 (shorter
   memories suit a run of only ~200 steps); label smoothing 0.1 (kept: +0.2 points of validation
   accuracy over 2 seeds when the recipe was chosen); then mixed bfloat16, TensorFlow's fused

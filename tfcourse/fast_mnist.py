@@ -6,6 +6,7 @@
 The record recipe (chosen on the validation split train[50000:], never on test):
 
     model     = fast_mnist_cnn((16, 32), dense 256, strided_stem)  # 6x6/2 conv, then 5x5 conv + pool
+                (on TensorFlow the stem is `tfcourse.layers.SpaceToDepthConv2D`, the same convolution)
     optimizer = Adam(WarmupCosine(peak 0.02, warm-up 20%), beta_1 0.7, beta_2 0.9), TensorFlow's
                 fused Adam kernel (`tfcourse.optimizers.Adam(fused=True)`)
     loss      = cross-entropy with label smoothing 0.1
@@ -150,6 +151,13 @@ initial weights), the two recipes trained interleaved in one process over seeds 
 the seeds' spread, about a tenth faster. Wider convolutions ((32, 32), (16, 48), (32, 48)) cost
 the time back; peak 0.015 was about as accurate (0.9903), peak 0.006, no label smoothing and
 betas 0.8 / 0.95 less.
+
+Two changes that leave the update and the function the same (to rounding) cut the time further:
+TensorFlow's fused Adam kernel (`fused_adam`; with it and no training metric, an interleaved A/B
+over seeds 0-5 gave medians of 3.37 s against 3.85 s), and the stem computed on 2x2
+space-to-depth blocks (`tfcourse.layers.SpaceToDepthConv2D`, same weights as Keras's Conv2D):
+an interleaved A/B over seeds 0-5, on a machine also running another training job, gave medians
+of 3.74 s against 4.65 s at validation accuracy 0.9906 against 0.9904.
 """
 
 ACCURATE = FastRecipe(batch_norm=True, augment_shift=0.08, epochs=8, mixed_precision="auto", fused_adam=True)
