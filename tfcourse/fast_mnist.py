@@ -60,7 +60,8 @@ class FastRecipe:
 
     Introduced in lesson L12.
 
-        model     = fast_mnist_cnn(filters, dense_units, batch_norm, augment_shift, strided_stem)
+        model     = fast_mnist_cnn(filters, dense_units, batch_norm, augment_shift, strided_stem,
+                                   later_kernel_size, later_padding)
         steps     = epochs * ceil(N / batch_size)
         lr(step)  = WarmupCosine(peak_learning_rate, steps, warmup = warmup_fraction * steps)
         optimizer = Adam(lr, beta_1, beta_2)     (fused_adam: TensorFlow's fused kernel, same update)
@@ -87,6 +88,8 @@ class FastRecipe:
     jit_compile: bool = False
     strided_stem: bool = False
     fused_adam: bool = False
+    later_kernel_size: int = 5
+    later_padding: str = "valid"
 
     def __post_init__(self):
         check_positive_int("dense_units", self.dense_units)
@@ -103,11 +106,14 @@ class FastRecipe:
         check_bool("jit_compile", self.jit_compile)
         check_bool("strided_stem", self.strided_stem)
         check_bool("fused_adam", self.fused_adam)
+        check_positive_int("later_kernel_size", self.later_kernel_size)
+        check_one_of("later_padding", self.later_padding, ("valid", "same"))
         check_in_range("augment_shift", self.augment_shift, 0, 0.5, high_inclusive=False)
 
     def build_model(self):
         """A fresh, untrained `fast_mnist_cnn` for this recipe (lesson L12)."""
-        return fast_mnist_cnn(self.filters, self.dense_units, self.batch_norm, self.augment_shift, self.strided_stem)
+        return fast_mnist_cnn(self.filters, self.dense_units, self.batch_norm, self.augment_shift, self.strided_stem,
+                              later_kernel_size=self.later_kernel_size, later_padding=self.later_padding)
 
     def steps_per_epoch(self, num_examples):
         """Optimizer steps in one epoch of `num_examples` (the last batch may be partial). Lesson L12."""
