@@ -37,6 +37,7 @@ from tfcourse.schedules import WarmupCosine
 __all__ = [
     "ACCURATE",
     "FASHION",
+    "FASHION_TRAIN_SPLIT",
     "RECORD",
     "FastRecipe",
     "RecipeRun",
@@ -177,17 +178,29 @@ multiply-adds (oneDNN's bfloat16 kernels favour channel counts that are multiple
 `benchmarks/fast_mnist.py` reports whether it meets the target on the test split.
 """
 
-FASHION = FastRecipe(filters=(32, 64), dense_units=256, batch_norm=True, epochs=10, mixed_precision="auto",
-                     fused_adam=True)
-"""The third target, Fashion-MNIST 93% in <= 3 min: BN, a wider net, 10 epochs (lesson L12).
+FASHION = FastRecipe(filters=(32, 64, 64), dense_units=256, batch_norm=True, epochs=10, later_kernel_size=3,
+                     later_padding="same", mixed_precision="auto", fused_adam=True)
+"""The third target, Fashion-MNIST 93% in <= 3 min: BN, three stages, 10 epochs (lesson L12).
 
-Not reached by this family on the validation split (seed 0, 2-core AMX CPU): 10 epochs gave
-0.9242; 15 epochs 0.9250 (152 s), with random shifts 0.9249 (172 s), with random horizontal
-flips 0.9252 (176 s). More regularization underfits in this budget: dropout 0.3 / 0.5 around
-the dense layer gave 0.9223 / 0.9166 (10 epochs), and 0.5 with flips for 12 epochs 0.9147; 'same'
-padding (7x7 maps before the dense layer) gave 0.9237 in 8 epochs (137 s). Averaging the logits of
-the image and its mirror image at test time lowered accuracy (0.894 without flip training: the
-shoes all face one way). `benchmarks/fast_mnist.py` reports the test split's numbers.
+The first stage as the MNIST nets' (5x5 valid conv + pool, 28 -> 12), then two 3x3 'same' stages
+(12 -> 6 -> 3). Chosen on the validation split (train[:50000] against train[50000:], 2-core AMX
+CPU, bfloat16, fused Adam): 0.9309 and 0.9299 for seeds 0 and 1, in 89-92 s. The net before it,
+(32, 64) with a 5x5 valid second stage, plateaued at 0.924-0.926 whatever was changed: Keras's
+betas 0.9 / 0.999 (0.9251), weight decay 0.05 (0.9250; with peak 0.005, 0.9260), wider (32, 96)
+(0.9267), 15 epochs (0.9250, 152 s), shifts or flips (0.9249, 0.9252), dropout (0.9223 at 0.3),
+'same' padding (0.9237). A 3x3 'same' second stage alone (6x6 maps before the dense layer, about
+the same multiply-adds) reached 0.9293 / 0.9280 (seeds 0 / 1); a third stage of 128 channels
+0.9298 in 110 s. More epochs overfit: 8, 10 and 14 epochs gave 0.9298, 0.9309 and 0.9290 (seed
+0). A 6x6 stride-2 stem lost a point (0.9153). `benchmarks/fast_mnist.py` trains it on all
+60,000 training images (`FASHION_TRAIN_SPLIT`) and reports the test split's numbers.
+"""
+
+FASHION_TRAIN_SPLIT = "train"
+"""The final Fashion-MNIST runs train on all 60,000 training images (lesson L12).
+
+FASHION's hyperparameters were chosen with train[:50000] against the validation split
+train[50000:]; the recipe then trains on the whole training split, as a final model usually is,
+and is evaluated once on the test split.
 """
 
 
