@@ -79,21 +79,22 @@ def test_fast_mnist_cnn_strided_stem_replaces_the_first_convolution_and_pool():
     assert (stem_out > 0).any() and (stem_out == 0).any()  # both sides of the ReLU are checked
 
 
-def test_fast_mnist_cnn_3x3_same_later_stages():
-    # Fashion's net: 5x5 valid + pool (28 -> 12), then 3x3 'same' + pool: 12 -> 6 -> 3
-    model = fast_mnist_cnn((32, 64, 64), 256, batch_norm=True, later_kernel_size=3, later_padding="same")
+def test_fast_mnist_cnn_3x3_same_stages():
+    # Fashion's net: three 3x3 'same' stages, each pooled: 28 -> 14 -> 7 -> 3
+    model = fast_mnist_cnn((32, 64, 64), 256, batch_norm=True, kernel_size=3, padding="same")
     convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert [(c.kernel_size, c.padding) for c in convolutions] == [((5, 5), "valid"), ((3, 3), "same"), ((3, 3), "same")]
-    assert [tuple(c.output.shape[1:3]) for c in convolutions] == [(24, 24), (12, 12), (6, 6)]
+    assert [(c.kernel_size, c.padding) for c in convolutions] == [((3, 3), "same")] * 3
+    assert [tuple(c.output.shape[1:3]) for c in convolutions] == [(28, 28), (14, 14), (7, 7)]
     flatten = next(layer for layer in model.layers if isinstance(layer, keras.layers.Flatten))
     assert flatten.output.shape[-1] == 3 * 3 * 64
     # parameters: convolutions without bias (BN's beta replaces it), BN 4 per channel, dense layers
-    expected = 5 * 5 * 32 + 3 * 3 * 32 * 64 + 3 * 3 * 64 * 64 + 4 * (32 + 64 + 64) + (576 * 256 + 256) + (256 * 10 + 10)
+    expected = 3 * 3 * 32 + 3 * 3 * 32 * 64 + 3 * 3 * 64 * 64 + 4 * (32 + 64 + 64) + (576 * 256 + 256) + (256 * 10 + 10)
     assert model.count_params() == expected
     assert model(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 10)
-    # the control: the default later stages are 5x5 valid (12 -> 8 -> 4)
+    # the control: the default stages are 5x5 valid (28 -> 24 -> 12 -> 8 -> 4)
     default = [c for c in fast_mnist_cnn().layers if isinstance(c, keras.layers.Conv2D)]
-    assert [(c.kernel_size, c.padding, tuple(c.output.shape[1:3])) for c in default][1] == ((5, 5), "valid", (8, 8))
+    assert [(c.kernel_size, c.padding, tuple(c.output.shape[1:3])) for c in default] == [
+        ((5, 5), "valid", (24, 24)), ((5, 5), "valid", (8, 8))]  # fmt: skip
 
 
 def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
@@ -113,12 +114,13 @@ def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
     "call, message",
     [
         (lambda: fast_mnist_cnn(filters=(16,)), r"`filters` must hold at least 2 integers. Received: filters=\(16,\)"),
-        # 5x5 valid stages: 12 -> 8 -> 4, then 4 -> 0: a third stage has no map left
+        # 5x5 valid stages: 28 -> 12 -> 4, then 4 -> 0: a third stage has no map left
         (lambda: fast_mnist_cnn(filters=(16, 32, 64)),
-         r"Stage 3 of 3 leaves no map: .* Received: filters=\(16, 32, 64\), later_kernel_size=5, later_padding='valid'"),
-        (lambda: fast_mnist_cnn(filters=(8,) * 5, later_kernel_size=3, later_padding="same"), "Stage 5 of 5 leaves no map"),
-        (lambda: fast_mnist_cnn(later_padding="causal"), "`later_padding` must be one of"),
-        (lambda: fast_mnist_cnn(later_kernel_size=0), "`later_kernel_size` must be an integer >= 1"),
+         r"Stage 3 of 3 leaves no map: .* Received: filters=\(16, 32, 64\), kernel_size=5, padding='valid'"),
+        # 3x3 same: 28 -> 14 -> 7 -> 3 -> 1 -> 0
+        (lambda: fast_mnist_cnn(filters=(8,) * 5, kernel_size=3, padding="same"), "Stage 5 of 5 leaves no map"),
+        (lambda: fast_mnist_cnn(padding="causal"), "`padding` must be one of"),
+        (lambda: fast_mnist_cnn(kernel_size=0), "`kernel_size` must be an integer >= 1"),
         (lambda: fast_mnist_cnn(dense_units=0), "`dense_units` must be an integer >= 1. Received: dense_units=0"),
         (lambda: fast_mnist_cnn(batch_norm=1), "`batch_norm` must be a bool"),
         (lambda: fast_mnist_cnn(strided_stem="yes"), "`strided_stem` must be a bool"),

@@ -68,23 +68,22 @@ def mnist_mlp(hidden_units=(256,), activation="relu", input_shape=(784,), name="
 
 
 def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_shift=0.0, strided_stem=False,
-                   later_kernel_size=5, later_padding="valid", name="fast_mnist_cnn"):  # fmt: skip
+                   kernel_size=5, padding="valid", name="fast_mnist_cnn"):  # fmt: skip
     """The fast MNIST recipe's CNN: a few convolution stages and a dense layer, 10 logits.
 
     Introduced in lesson L12 (the time-to-accuracy record; also the `make demo` model of L00).
 
-        x -> Conv 5x5 (f1, valid) -> [BN] -> ReLU -> MaxPool 2x2      28 -> 24 -> 12
-             (strided_stem: Conv 6x6 stride 2 (f1, valid) -> [BN] -> ReLU, 28 -> 12)
-          -> per later stage: Conv kxk (f_i, later_padding) -> [BN] -> ReLU -> MaxPool 2x2
-                 5x5 valid (the default, two stages):  12 -> 8 -> 4
-                 3x3 same (three stages):              12 -> 12 -> 6 -> 6 -> 3
+        x -> per stage: Conv kxk (f_i, padding) -> [BN] -> ReLU -> MaxPool 2x2
+                 5x5 valid (the default, two stages):   28 -> 24 -> 12 -> 8 -> 4
+                 3x3 same (three stages, Fashion-MNIST): 28 -> 28 -> 14 -> 14 -> 7 -> 7 -> 3
+             (strided_stem: the first stage is Conv 6x6 stride 2 (f1, valid) -> [BN] -> ReLU, 28 -> 12)
           -> Flatten -> Dense(units) -> ReLU -> Dense(10, float32 under any policy)
 
     The default has about 2.3x fewer multiply-adds than `mnist_cnn`'s 3x3 (32, 64) stages. The
     strided stem sees the same 6x6 window per output as conv 5x5 + pool 2x2, with a quarter of
     the first convolution's multiply-adds and no 24x24 ReLU or pooling to run and differentiate.
-    3x3 'same' later stages keep more of the map (6x6 after the second stage, not 4x4) for about
-    the same multiply-adds, and leave room for a third stage (the Fashion-MNIST recipe).
+    3x3 'same' stages keep more of the map for fewer multiply-adds per stage, and leave room for
+    a third stage (the Fashion-MNIST recipe).
 
     Args:
         filters: channels of the convolutions, one integer >= 1 per stage, at least 2 stages;
@@ -96,8 +95,8 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
             time of Keras's unfused layer here (lesson L12); on other backends Keras's own.
         augment_shift: random translation during training, as a fraction of the image side
             in [0, 0.5) (0.1 = up to 2.8 pixels); 0 leaves the layer out. Inactive at inference.
-        later_kernel_size: kernel side of the stages after the first, an integer >= 1.
-        later_padding: "valid" or "same", the padding of the stages after the first.
+        kernel_size: kernel side of each convolution (but a strided stem), an integer >= 1.
+        padding: "valid" or "same", the padding of each convolution (but a strided stem).
         strided_stem: the first stage as one 6x6 convolution with stride 2 instead of a 5x5
             convolution and a 2x2 max-pool (both give 12x12 maps). On the TensorFlow backend it
             is `tfcourse.layers.SpaceToDepthConv2D`, the same convolution with the same
@@ -107,21 +106,23 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
     if len(filters) < 2:
         raise ValueError(f"`filters` must hold at least 2 integers. Received: filters={filters!r}")
     filters = [check_positive_int("filters", f) for f in filters]
-    later_kernel_size = check_positive_int("later_kernel_size", later_kernel_size)
-    check_one_of("later_padding", later_padding, ("valid", "same"))
-    side = 12  # after the first stage, either form
-    for stage in range(1, len(filters)):
-        side = (side - later_kernel_size + 1 if later_padding == "valid" else side) // 2
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    check_one_of("padding", padding, ("valid", "same"))
+    check_bool("strided_stem", strided_stem)
+    side = 28
+    for stage in range(len(filters)):
+        if strided_stem and stage == 0:
+            side = 12
+            continue
+        side = (side - kernel_size + 1 if padding == "valid" else side) // 2
         if side < 1:
             raise ValueError(
-                f"Stage {stage + 1} of {len(filters)} leaves no map: a 12x12 map after the first stage "
-                f"shrinks below 1x1 with {later_padding!r} {later_kernel_size}x{later_kernel_size} convolutions "
-                f"and 2x2 pools. Received: filters={tuple(filters)}, later_kernel_size={later_kernel_size}, "
-                f"later_padding={later_padding!r}"
+                f"Stage {stage + 1} of {len(filters)} leaves no map: the 28x28 image shrinks below 1x1 with "
+                f"{padding!r} {kernel_size}x{kernel_size} convolutions and 2x2 pools. Received: "
+                f"filters={tuple(filters)}, kernel_size={kernel_size}, padding={padding!r}"
             )
     dense_units = check_positive_int("dense_units", dense_units)
     check_bool("batch_norm", batch_norm)
-    check_bool("strided_stem", strided_stem)
     check_in_range("augment_shift", augment_shift, 0, 0.5, high_inclusive=False)
     normalization = _batch_normalization_layer() if batch_norm else None
     layers = [keras.Input((28, 28, 1))]
@@ -132,7 +133,6 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
         if strided:
             layers.append(_strided_stem_layer()(channels, 6, 2, use_bias=not batch_norm))
         else:
-            kernel_size, padding = (5, "valid") if stage == 0 else (later_kernel_size, later_padding)
             layers.append(keras.layers.Conv2D(channels, kernel_size, padding=padding, use_bias=not batch_norm))
         if batch_norm:
             layers.append(normalization())
