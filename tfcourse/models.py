@@ -95,8 +95,8 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
             time of Keras's unfused layer here (lesson L12); on other backends Keras's own.
         augment_shift: random translation during training, as a fraction of the image side
             in [0, 0.5) (0.1 = up to 2.8 pixels); 0 leaves the layer out. Inactive at inference.
-        kernel_size: kernel side of each convolution (but a strided stem), an integer >= 1.
-        padding: "valid" or "same", the padding of each convolution (but a strided stem).
+        kernel_size: kernel side of each convolution except a strided stem, an integer >= 1.
+        padding: "valid" or "same", the padding of each convolution except a strided stem.
         strided_stem: the first stage as one 6x6 convolution with stride 2 instead of a 5x5
             convolution and a 2x2 max-pool (both give 12x12 maps). On the TensorFlow backend it
             is `tfcourse.layers.SpaceToDepthConv2D`, the same convolution with the same
