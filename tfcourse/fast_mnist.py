@@ -399,7 +399,7 @@ class _StopAtAccuracy(keras.callbacks.Callback):
 
 
 def time_to_accuracy(build_model, data, eval_images, eval_labels, *, target, max_epochs, batch_size,
-                     optimizer, loss, steps_per_execution=1, seed=0):  # fmt: skip
+                     optimizer, loss, steps_per_execution=1, metrics=("accuracy",), seed=0):  # fmt: skip
     """Train until accuracy on (eval_images, eval_labels) >= `target`, checked every epoch (lesson L12).
 
         for epoch in 1..max_epochs:
@@ -407,7 +407,8 @@ def time_to_accuracy(build_model, data, eval_images, eval_labels, *, target, max
             evaluate (not timed); stop when accuracy >= target
 
     Trains through `tfcourse.training.train`; `data` is a finite dataset of batches (of known
-    length); `steps_per_execution` is lowered to a divisor of the epoch's steps.
+    length); `steps_per_execution` is lowered to a divisor of the epoch's steps. `metrics` are
+    compiled as `train` compiles them (the keras-io recipe's training accuracy by default).
     """
     from tfcourse.training import train
 
@@ -425,6 +426,7 @@ def time_to_accuracy(build_model, data, eval_images, eval_labels, *, target, max
         strategy="default",
         optimizer=optimizer,
         loss=loss,
+        metrics=metrics,
         steps_per_execution=steps_per_execution,
         seed=seed,
         callbacks=[timer, stopper],
