@@ -16,8 +16,9 @@ What you will learn:
   the work; dense 256 wins back its accuracy), run as a 3x3 convolution on 2x2 space-to-depth
   blocks (`tfcourse.layers.SpaceToDepthConv2D`: the same weights, and oneDNN is slow on the
   one-channel image); no training metric in the timed run (accuracy is measured afterwards);
-  the one-cycle learning rate, linear warm-up to 0.02 then cosine decay (`tfcourse.schedules.WarmupCosine`); Adam's betas 0.7 / 0.9 (shorter
-  memories suit a run of only ~200 steps); label smoothing 0.1 (kept: +0.2 points of validation
+  the one-cycle learning rate, linear warm-up to 0.02 then cosine decay
+  (`tfcourse.schedules.WarmupCosine`); Adam's betas 0.7 / 0.9 (shorter memories suit a run of
+  only ~200 steps); label smoothing 0.1 (kept: +0.2 points of validation
   accuracy over 2 seeds when the recipe was chosen); then mixed bfloat16, TensorFlow's fused
   Adam kernel (`tfcourse.optimizers.Adam(fused=True)`: one op per variable where Adam's formula
   takes about ten, the same update to rounding) and XLA, each measured and kept only if it

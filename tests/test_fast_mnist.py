@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from tfcourse import optimizers as tfo
-from tfcourse.fast_mnist import ACCURATE, RECORD, FastRecipe, in_memory_batches, load_tensors, train_recipe
+from tfcourse.fast_mnist import (
+    ACCURATE,
+    FASHION,
+    FASHION_TRAIN_SPLIT,
+    RECORD,
+    FastRecipe,
+    in_memory_batches,
+    load_tensors,
+    train_recipe,
+)
 from tfcourse.schedules import WarmupCosine
 
 
@@ -27,6 +36,15 @@ def test_record_recipe_optimizer_and_schedule():
     # the record's net: the strided stem and dense 256 (tests/test_models.py checks the layers)
     model = RECORD.build_model()
     assert (model.layers[0].strides, model.layers[-2].units) == (2, 256)
+
+
+def test_fashion_recipe_builds_three_3x3_stages_and_trains_on_all_images():
+    model = FASHION.build_model()
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.padding) for c in convolutions] == [
+        (32, (3, 3), "same"), (64, (3, 3), "same"), (64, (3, 3), "same")]  # fmt: skip
+    assert FASHION.fused_adam and FASHION.batch_norm and FASHION.epochs == 10
+    assert FASHION_TRAIN_SPLIT == "train"  # all 60,000 images; chosen on train[:50000] vs train[50000:]
 
 
 def test_loss_uses_one_hot_targets_only_with_label_smoothing():
@@ -94,6 +112,8 @@ def test_fused_adam_recipe_trains_like_keras_adam():
         (dict(mixed_precision="bf16"), "`mixed_precision` must be one of"),
         (dict(jit_compile="auto"), "`jit_compile` must be a bool"),
         (dict(fused_adam=1), "`fused_adam` must be a bool"),
+        (dict(kernel_size=0), "`kernel_size` must be an integer >= 1"),
+        (dict(padding="causal"), "`padding` must be one of"),
     ],
 )
 def test_bad_recipe_arguments(kwargs, message):

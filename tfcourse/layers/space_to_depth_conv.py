@@ -26,13 +26,17 @@ class SpaceToDepthConv2D(keras.layers.Layer):
     so a model built with this layer starts from the same weights as with `Conv2D`. Why: on a
     one-channel image oneDNN's strided convolution is slow, and its backward pass slower; with
     s*s*C channels the same multiply-adds run about twice as fast (lesson L12's first layer).
-    Channels-last only.
+
+    Differences from `Conv2D`: channels-last and 'valid' padding only; the input's height and
+    width must be known when the layer is built; `kernel_size` and `strides` are integers
+    (square), not tuples; and it is not a `Conv2D` subclass (code that looks for Conv2D layers,
+    such as `tfcourse.callbacks.FilterImages`, does not see it). Rows and columns past the last
+    full window are dropped, as Conv2D's 'valid' padding drops them.
 
     Args:
         filters: output channels, an integer >= 1.
         kernel_size: side of the square kernel, an integer multiple of `strides`.
-        strides: the stride and the block side, an integer >= 1. Input height and width must be
-            multiples of it.
+        strides: the stride and the block side, an integer >= 1.
         use_bias: add a bias per output channel. Defaults to True.
         kernel_initializer, bias_initializer: as in `keras.layers.Conv2D`.
     """
@@ -56,10 +60,10 @@ class SpaceToDepthConv2D(keras.layers.Layer):
             raise ValueError(f"SpaceToDepthConv2D takes (batch, height, width, channels). Received: shape={input_shape}")
         height, width, channels = input_shape[1:]
         for name, size in (("height", height), ("width", width)):
-            if size is None or size % self.strides or size < self.kernel_size:
+            if size is None or size < self.kernel_size:
                 raise ValueError(
-                    f"The input {name} must be a known multiple of `strides` ({self.strides}) and at least "
-                    f"`kernel_size` ({self.kernel_size}). Received: input shape {tuple(input_shape)}"
+                    f"The input {name} must be known and at least `kernel_size` ({self.kernel_size}). "
+                    f"Received: input shape {tuple(input_shape)}"
                 )
         self.kernel = self.add_weight(name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),
                                       initializer=self.kernel_initializer)  # fmt: skip
@@ -71,7 +75,9 @@ class SpaceToDepthConv2D(keras.layers.Layer):
     def call(self, inputs):
         s, m = self.strides, self.kernel_size // self.strides
         _, height, width, channels = inputs.shape
-        blocks = ops.reshape(inputs, (-1, height // s, s, width // s, s, channels))
+        # the rows and columns the windows reach: a multiple of s (Conv2D 'valid' drops the rest)
+        height, width = (s * ((size - self.kernel_size) // s) + self.kernel_size for size in (height, width))
+        blocks = ops.reshape(inputs[:, :height, :width, :], (-1, height // s, s, width // s, s, channels))
         blocks = ops.reshape(ops.transpose(blocks, (0, 1, 3, 2, 4, 5)), (-1, height // s, width // s, s * s * channels))
         kernel = ops.reshape(self.kernel, (m, s, m, s, channels, self.filters))
         kernel = ops.reshape(ops.transpose(kernel, (0, 2, 1, 3, 4, 5)), (m, m, s * s * channels, self.filters))

@@ -60,9 +60,7 @@ class Adam(keras.optimizers.Optimizer):
     (`tf.raw_ops.ResourceApplyAdam`): one op per variable that reads and writes x, m and v
     once, in place of about ten elementwise ops, each a pass over the memory, that the graph
     also has to trace. Equal to the formula above up to rounding (lesson L12 uses it for the
-    fast MNIST record). Sparse gradients still take the formula path. The kernel writes the
-    variables in place, so the fused path is for stateful training (`fit`, custom loops), not
-    for `stateless_apply`.
+    fast MNIST record). Sparse gradients still take the formula path.
 
     Args:
         learning_rate: float > 0, a schedule, or a callable. Defaults to 0.001.
