@@ -40,9 +40,9 @@ from tfcourse._atomic import atomic_write_text  # noqa: E402
 from tfcourse.fast_mnist import (  # noqa: E402
     ACCURATE,
     FASHION,
-    FASHION_TRAIN_SPLIT,
     KERAS_IO_BATCH,
     RECORD,
+    TRAIN_SPLITS,
     TrainTimer,
     _dividing_steps_per_execution,
     accuracy,
@@ -50,9 +50,6 @@ from tfcourse.fast_mnist import (  # noqa: E402
 from tfcourse.models import mnist_cnn  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TRAIN_SPLIT = "train[:50000]"  # train[50000:] is the validation split the recipes were chosen on
-# as benchmarks/fast_mnist.py: Fashion-MNIST's recipe trains on all 60,000 training images
-TRAIN_SPLITS = {"mnist": TRAIN_SPLIT, "fashion_mnist": FASHION_TRAIN_SPLIT}
 # (row name, recipe, dataset, target mean test accuracy, target median seconds). The recipes'
 # mixed_precision "auto" is the TF engine's choice (tfcourse.training); here each row names its
 # policy: float32 unless the row says otherwise, as when these rows were first measured.

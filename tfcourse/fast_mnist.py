@@ -41,6 +41,7 @@ __all__ = [
     "RECORD",
     "FastRecipe",
     "RecipeRun",
+    "TRAIN_SPLITS",
     "TimeToAccuracy",
     "TrainTimer",
     "accuracy",
@@ -207,6 +208,13 @@ FASHION_TRAIN_SPLIT = "train"
 FASHION's hyperparameters were chosen with train[:50000] against the validation split
 train[50000:]; the recipe then trains on the whole training split, as a final model usually is,
 and is evaluated once on the test split.
+"""
+
+TRAIN_SPLITS = {"mnist": "train[:50000]", "fashion_mnist": FASHION_TRAIN_SPLIT}
+"""Each dataset's training split for the final runs of its recipes (lesson L12; both benchmarks).
+
+MNIST's recipes train on train[:50000], the split their hyperparameters were chosen with
+(train[50000:] is the validation split); Fashion-MNIST's on `FASHION_TRAIN_SPLIT`.
 """
 
 
