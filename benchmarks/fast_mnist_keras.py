@@ -229,6 +229,8 @@ def machine_info(git_commit, device):
         import jax
 
         info["jax"] = jax.__version__
+    if os.environ.get("XLA_FLAGS"):  # compiler settings change the seconds, never the math
+        info["xla_flags"] = os.environ["XLA_FLAGS"]
     return info
 
 

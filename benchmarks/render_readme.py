@@ -75,6 +75,7 @@ def machine_line(name, machines):
         + f"Keras {machine.get('keras', '?')}, "
         f"{machine.get('cpu_count', '?')} CPU cores"
         + (f", GPUs {', '.join(machine['gpus'])}" if machine.get("gpus") else ", no GPU")
+        + (f", XLA_FLAGS `{machine['xla_flags']}`" if machine.get("xla_flags") else "")
         + "._"
     )
 

@@ -82,3 +82,10 @@ def test_one_program_loop_refuses_what_it_does_not_compute(bench, change, messag
     images, labels = np.zeros((8, 28, 28, 1), "float32"), np.zeros(8, "int64")
     with pytest.raises(ValueError, match=message):
         bench.train_recipe_one_program(dataclasses.replace(RECORD, **change), images, labels, seed=0)
+
+
+def test_machine_info_records_xla_flags_only_when_set(bench, monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    assert "xla_flags" not in bench.machine_info("abc", "CPU")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_enable_command_buffer=")
+    assert bench.machine_info("abc", "CPU")["xla_flags"] == "--xla_gpu_enable_command_buffer="

@@ -38,3 +38,13 @@ def test_readme_library_example_runs():
     model = namespace["model"]
     assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
     assert type(model.optimizer).__module__.startswith("tfcourse.optimizers")
+
+
+def test_machine_line_names_xla_flags_only_when_a_run_set_them():
+    render = _render_module()
+    machine = {"date_utc": "2026-11-27 14:00", "backend": "jax", "jax": "0.11.2", "keras": "3.15.1", "cpu_count": 16,
+               "gpus": ["NVIDIA H100 80GB HBM3"]}  # fmt: skip
+    plain = render.machine_line("fast_mnist_keras", [machine])
+    assert "XLA_FLAGS" not in plain and "jax 0.11.2" in plain
+    flagged = render.machine_line("fast_mnist_keras", [{**machine, "xla_flags": "--xla_gpu_autotune_level=2"}])
+    assert flagged == plain[:-2] + ", XLA_FLAGS `--xla_gpu_autotune_level=2`._"
