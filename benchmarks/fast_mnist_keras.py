@@ -2,6 +2,7 @@
 
     python benchmarks/fast_mnist_keras.py --export-data arrays.npz          # here, once (TFDS -> npz)
     KERAS_BACKEND=jax python benchmarks/fast_mnist_keras.py --data arrays.npz [--quick] [--seeds 10]
+    KERAS_BACKEND=jax bash benchmarks/fast_mnist_gpu.sh arrays.npz RESULTS_DIR COMMIT  # the README's GPU run
 
 Why a second script: the GPU machines lent to this project (the `device` tool) hold JAX but no
 TensorFlow, and TensorFlow's wheel is larger than what can be carried there. Keras 3 runs the
