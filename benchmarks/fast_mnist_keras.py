@@ -264,8 +264,9 @@ def rows_for(device, baseline, measured, left_out=()):
     return rows, ratio
 
 
-def write(args, device, baseline, measured, results_dir):
-    """Rewritten after every stage: a run stopped early still records what it measured."""
+def write(args, device, baseline, measured, results_dir, previous_machine=None):
+    """Rewritten after every stage: a run stopped early still records what it measured; a run
+    continuing `--previous` keeps that run's machine record beside its own."""
     left_out = sorted(name for name, *_ in TARGETS if args.only and name not in args.only and name not in measured)
     rows, ratio = rows_for(device, baseline, measured, left_out)
     payload = {"machine": machine_info(args.git_commit, device), "quick": args.quick, "device": device,
@@ -274,6 +275,8 @@ def write(args, device, baseline, measured, results_dir):
                "baseline": baseline, "targets": measured, "left_out": left_out, "speedup": ratio,
                "readme_table": {"columns": ["run", "seeds", "test accuracy (mean)", "training time (median)", "target"],
                                 "rows": rows}}  # fmt: skip
+    if previous_machine:
+        payload["previous_machine"] = previous_machine
     path = results_dir / "fast_mnist_keras.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
@@ -305,8 +308,10 @@ def main():
     if args.previous:
         previous = json.loads(args.previous.read_text())
         baseline, measured = previous["baseline"], previous["targets"]
+        previous_machine = previous.get("previous_machine", previous["machine"])  # the first run's, when chained
     else:
         baseline, measured = baseline_time_to_99(*mnist, max_epochs=1 if args.quick else 15), {}
+        previous_machine = None
     print(f"keras-io baseline: {baseline}", flush=True)
     for name, recipe, dataset, _, _ in TARGETS:
         if name in measured or (args.only and name not in args.only):
@@ -329,8 +334,8 @@ def main():
                           "mean_test_accuracy": statistics.fmean(r["test_accuracy"] for r in runs),
                           "min_test_accuracy": min(r["test_accuracy"] for r in runs),
                           "median_train_seconds": statistics.median(r["train_seconds"] for r in runs)}  # fmt: skip
-        write(args, device, baseline, measured, results_dir)
-    rows, path = write(args, device, baseline, measured, results_dir)
+        write(args, device, baseline, measured, results_dir, previous_machine)
+    rows, path = write(args, device, baseline, measured, results_dir, previous_machine)
     for row in rows:
         print(" | ".join(row))
     print(f"wrote {path}")

@@ -3,7 +3,9 @@ its training path and its verdicts, on tiny data (the GPU numbers live in benchm
 
 import dataclasses
 import importlib.util
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -89,3 +91,15 @@ def test_machine_info_records_xla_flags_only_when_set(bench, monkeypatch):
     assert "xla_flags" not in bench.machine_info("abc", "CPU")
     monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_enable_command_buffer=")
     assert bench.machine_info("abc", "CPU")["xla_flags"] == "--xla_gpu_enable_command_buffer="
+
+
+def test_write_keeps_the_continued_runs_machine_beside_its_own(bench, tmp_path, monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    baseline = {"reached": True, "epochs": 3, "train_seconds": 6.0, "test_accuracies": [0.98, 0.985, 0.991]}
+    args = SimpleNamespace(only=None, quick=False, git_commit="def5678")
+    first = {"git_commit": "abc1234", "date_utc": "2026-11-27 13:47"}
+    _, path = bench.write(args, "GPU", baseline, {}, tmp_path, previous_machine=first)
+    document = json.loads(path.read_text())
+    assert document["previous_machine"] == first and document["machine"]["git_commit"] == "def5678"
+    _, path = bench.write(args, "GPU", baseline, {}, tmp_path)  # control: a fresh run records no predecessor
+    assert "previous_machine" not in json.loads(path.read_text())
