@@ -103,3 +103,17 @@ def test_write_keeps_the_continued_runs_machine_beside_its_own(bench, tmp_path, 
     assert document["previous_machine"] == first and document["machine"]["git_commit"] == "def5678"
     _, path = bench.write(args, "GPU", baseline, {}, tmp_path)  # control: a fresh run records no predecessor
     assert "previous_machine" not in json.loads(path.read_text())
+
+
+def test_allow_jit_on_jax_lifts_only_random_translations_mark_and_only_on_jax(bench, monkeypatch):
+    import keras
+
+    from tfcourse.models import fast_mnist_cnn
+
+    model = fast_mnist_cnn(augment_shift=0.08)
+    shifts = [layer for layer in model.layers if isinstance(layer, keras.layers.RandomTranslation)]
+    assert len(shifts) == 1 and not shifts[0].supports_jit  # Keras's own mark, which the JAX run lifts
+    assert bench.allow_jit_on_jax(model) is model and not shifts[0].supports_jit  # TensorFlow: left alone
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    bench.allow_jit_on_jax(model)
+    assert shifts[0].supports_jit and all(layer.supports_jit for layer in model.layers)
