@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import keras
 import numpy as np
@@ -111,25 +112,29 @@ def build_in_policy(build, policy):
         keras.config.set_dtype_policy(previous)
 
 
-def allow_jit_on_jax(model):
+def allow_random_translation_jit_on_jax(model):
     """On JAX, let `model.fit` compile a model holding `RandomTranslation`; returns the model.
 
     Keras marks the layer `supports_jit=False` (TensorFlow's XLA lacks its image op), and one such
-    layer makes `jit_compile="auto"` run the whole train step op by op, which on JAX means every op
-    dispatched from Python: on the H100 the BN + shifts recipe did not finish one seed in 3 minutes.
-    JAX traces the layer (a jitted call took 0.5 ms per 256 images there), so on JAX it is allowed.
+    layer, at any depth, makes `jit_compile="auto"` run the whole train step op by op, which on JAX
+    means every op dispatched from Python: on the H100 the BN + shifts recipe did not finish one seed
+    in 3 minutes. JAX traces the layer (a jitted call took 0.5 ms per 256 images there), so on JAX
+    it is allowed.
     """
     if keras.backend.backend() == "jax":
-        for layer in model.layers:
+        pending = list(model.layers)
+        while pending:
+            layer = pending.pop()
             if isinstance(layer, keras.layers.RandomTranslation):
                 layer.supports_jit = True
+            pending.extend(getattr(layer, "layers", []))
     return model
 
 
 def train_recipe(recipe, images, labels, seed):
     """One run of `recipe` with `model.fit` on in-memory arrays; returns (model, train seconds)."""
     keras.utils.set_random_seed(seed)
-    model = allow_jit_on_jax(build_in_policy(recipe.build_model, recipe.mixed_precision))
+    model = allow_random_translation_jit_on_jax(build_in_policy(recipe.build_model, recipe.mixed_precision))
     steps = recipe.steps_per_epoch(len(images))
     model.compile(optimizer=recipe.optimizer(len(images)), loss=recipe.loss(),
                   steps_per_execution=_dividing_steps_per_execution(steps, recipe.steps_per_execution))  # fmt: skip
@@ -138,6 +143,63 @@ def train_recipe(recipe, images, labels, seed):
     model.fit(images, targets, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True,
               callbacks=[timer], verbose=0)  # fmt: skip
     return model, timer.seconds
+
+
+class OneProgramParts(NamedTuple):
+    """What `train_recipe_one_program` times, built untimed (`xla_flags_probe` times its phases)."""
+
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    epoch: Callable  # (state, images, targets, order) -> state; one lax.scan over the steps, to be jitted
+    state: tuple  # (trainable, non-trainable, optimizer) variable values
+    arrays: tuple  # (images, targets) on the device
+    next_order: Callable  # () -> this epoch's (steps, batch) int32 order, drawn on the host
+
+
+def one_program_parts(recipe, images, labels, seed):
+    """The pieces of `train_recipe_one_program` for `recipe` and `seed`; refuses what the loop
+    does not compute (checked before JAX is imported, so on any backend)."""
+    if recipe.mixed_precision not in (None, "float32", "mixed_bfloat16"):
+        raise ValueError("`recipe.mixed_precision` must be None, 'float32' or 'mixed_bfloat16' here "
+                         f"(no loss scaling in this loop). Received: {recipe.mixed_precision!r}")  # fmt: skip
+    if recipe.batch_norm:
+        raise ValueError("`recipe.batch_norm` must be False here: the padding rows of the last batch would "
+                         "enter batch normalization's statistics. Received: batch_norm=True")  # fmt: skip
+    import jax
+    import jax.numpy as jnp
+
+    keras.utils.set_random_seed(seed)
+    model = build_in_policy(recipe.build_model, recipe.mixed_precision)
+    optimizer, loss = recipe.optimizer(len(images)), recipe.loss()
+    optimizer.build(model.trainable_variables)
+    count, batch, steps = len(images), recipe.batch_size, recipe.steps_per_epoch(len(images))
+    targets = np.eye(10, dtype="float32")[labels] if recipe.label_smoothing else labels
+    weights = (np.arange(steps * batch) < count).astype("float32").reshape(steps, batch)
+
+    def batch_loss(trainable, non_trainable, x, y, w):
+        logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
+        return jnp.sum(w * loss.call(y, logits)) / jnp.sum(w), non_trainable
+
+    def epoch(state, x, y, order):
+        def step(state, batch_data):
+            trainable, non_trainable, optimizer_state = state
+            index, w = batch_data
+            (_, non_trainable), grads = jax.value_and_grad(batch_loss, has_aux=True)(
+                trainable, non_trainable, x[index], y[index], w)
+            trainable, optimizer_state = optimizer.stateless_apply(optimizer_state, grads, trainable)
+            return (trainable, non_trainable, optimizer_state), None
+
+        state, _ = jax.lax.scan(step, state, (order, weights))
+        return state
+
+    rng, padding = np.random.default_rng(seed), np.zeros(steps * batch - count, "int32")
+
+    def next_order():
+        return np.concatenate([rng.permutation(count).astype("int32"), padding]).reshape(steps, batch)
+
+    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+             [v.value for v in optimizer.variables])  # fmt: skip
+    return OneProgramParts(model, optimizer, epoch, state, (jax.device_put(images), jax.device_put(targets)), next_order)
 
 
 def train_recipe_one_program(recipe, images, labels, seed):
@@ -156,51 +218,18 @@ def train_recipe_one_program(recipe, images, labels, seed):
     with `jax.random.permutation` (50,000 indices, padded) took 0.45-0.51 s to lower and compile
     (its sorts), one taking the order as an argument 0.03-0.06 s.
     """
-    if recipe.mixed_precision not in (None, "float32", "mixed_bfloat16"):
-        raise ValueError("`recipe.mixed_precision` must be None, 'float32' or 'mixed_bfloat16' here "
-                         f"(no loss scaling in this loop). Received: {recipe.mixed_precision!r}")  # fmt: skip
-    if recipe.batch_norm:
-        raise ValueError("`recipe.batch_norm` must be False here: the padding rows of the last batch would "
-                         "enter batch normalization's statistics. Received: batch_norm=True")  # fmt: skip
-    import jax  # after the checks, which hold on any backend
-    import jax.numpy as jnp
+    parts = one_program_parts(recipe, images, labels, seed)
+    import jax  # after the checks in one_program_parts, which hold on any backend
 
-    keras.utils.set_random_seed(seed)
-    model = build_in_policy(recipe.build_model, recipe.mixed_precision)
-    optimizer, loss = recipe.optimizer(len(images)), recipe.loss()
-    optimizer.build(model.trainable_variables)
-    count, batch, steps = len(images), recipe.batch_size, recipe.steps_per_epoch(len(images))
-    targets = np.eye(10, dtype="float32")[labels] if recipe.label_smoothing else labels
-    all_images, all_targets = jax.device_put(images), jax.device_put(targets)
-    weights = (np.arange(steps * batch) < count).astype("float32").reshape(steps, batch)
-
-    def batch_loss(trainable, non_trainable, x, y, w):
-        logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
-        return jnp.sum(w * loss.call(y, logits)) / jnp.sum(w), non_trainable
-
-    @jax.jit
-    def epoch(state, x, y, order):
-        def step(state, batch_data):
-            trainable, non_trainable, optimizer_state = state
-            index, w = batch_data
-            (_, non_trainable), grads = jax.value_and_grad(batch_loss, has_aux=True)(
-                trainable, non_trainable, x[index], y[index], w)
-            trainable, optimizer_state = optimizer.stateless_apply(optimizer_state, grads, trainable)
-            return (trainable, non_trainable, optimizer_state), None
-
-        state, _ = jax.lax.scan(step, state, (order, weights))
-        return state
-
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in optimizer.variables])  # fmt: skip
-    rng, padding = np.random.default_rng(seed), np.zeros(steps * batch - count, "int32")
+    epoch, state = jax.jit(parts.epoch), parts.state
     start = time.perf_counter()
     for _ in range(recipe.epochs):
-        order = np.concatenate([rng.permutation(count).astype("int32"), padding]).reshape(steps, batch)
-        state = epoch(state, all_images, all_targets, order)
+        state = epoch(state, *parts.arrays, parts.next_order())
     state = jax.block_until_ready(state)
     seconds = time.perf_counter() - start
-    for variables, values in zip((model.trainable_variables, model.non_trainable_variables, optimizer.variables), state):
+    model = parts.model
+    for variables, values in zip((model.trainable_variables, model.non_trainable_variables,
+                                  parts.optimizer.variables), state):  # fmt: skip
         for variable, value in zip(variables, values):
             variable.assign(value)
     return model, seconds
@@ -249,7 +278,7 @@ def machine_info(git_commit, device):
         import jax
 
         info["jax"] = jax.__version__
-    if os.environ.get("XLA_FLAGS"):  # compiler settings change the seconds, never the math
+    if os.environ.get("XLA_FLAGS"):  # compiler settings: which kernels run, and the seconds
         info["xla_flags"] = os.environ["XLA_FLAGS"]
     return info
 
@@ -279,9 +308,9 @@ def rows_for(device, baseline, measured, left_out=()):
     return rows, ratio
 
 
-def write(args, device, baseline, measured, results_dir, previous_machine=None):
+def write(args, device, baseline, measured, results_dir, previous_machines=()):
     """Rewritten after every stage: a run stopped early still records what it measured; a run
-    continuing `--previous` keeps that run's machine record beside its own."""
+    continuing `--previous` keeps the machine records of the runs it continues, oldest first."""
     left_out = sorted(name for name, *_ in TARGETS if args.only and name not in args.only and name not in measured)
     rows, ratio = rows_for(device, baseline, measured, left_out)
     payload = {"machine": machine_info(args.git_commit, device), "quick": args.quick, "device": device,
@@ -290,8 +319,8 @@ def write(args, device, baseline, measured, results_dir, previous_machine=None):
                "baseline": baseline, "targets": measured, "left_out": left_out, "speedup": ratio,
                "readme_table": {"columns": ["run", "seeds", "test accuracy (mean)", "training time (median)", "target"],
                                 "rows": rows}}  # fmt: skip
-    if previous_machine:
-        payload["previous_machine"] = previous_machine
+    if previous_machines:
+        payload["previous_machines"] = list(previous_machines)
     path = results_dir / "fast_mnist_keras.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
@@ -323,10 +352,10 @@ def main():
     if args.previous:
         previous = json.loads(args.previous.read_text())
         baseline, measured = previous["baseline"], previous["targets"]
-        previous_machine = previous.get("previous_machine", previous["machine"])  # the first run's, when chained
+        previous_machines = [*previous.get("previous_machines", []), previous["machine"]]
     else:
         baseline, measured = baseline_time_to_99(*mnist, max_epochs=1 if args.quick else 15), {}
-        previous_machine = None
+        previous_machines = []
     print(f"keras-io baseline: {baseline}", flush=True)
     for name, recipe, dataset, _, _ in TARGETS:
         if name in measured or (args.only and name not in args.only):
@@ -349,8 +378,8 @@ def main():
                           "mean_test_accuracy": statistics.fmean(r["test_accuracy"] for r in runs),
                           "min_test_accuracy": min(r["test_accuracy"] for r in runs),
                           "median_train_seconds": statistics.median(r["train_seconds"] for r in runs)}  # fmt: skip
-        write(args, device, baseline, measured, results_dir, previous_machine)
-    rows, path = write(args, device, baseline, measured, results_dir, previous_machine)
+        write(args, device, baseline, measured, results_dir, previous_machines)
+    rows, path = write(args, device, baseline, measured, results_dir, previous_machines)
     for row in rows:
         print(" | ".join(row))
     print(f"wrote {path}")

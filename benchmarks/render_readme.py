@@ -92,7 +92,8 @@ def render_results(name):
     rows = [row for d in documents for row in d["readme_table"]["rows"]]
     if name == "lessons":
         columns, rows = with_thumbnails(columns, rows)
-    return markdown_table(columns, rows) + "\n\n" + machine_line(name, [d.get("machine", {}) for d in documents])
+    machines = [m for d in documents for m in (*d.get("previous_machines", []), d.get("machine", {}))]
+    return markdown_table(columns, rows) + "\n\n" + machine_line(name, machines)
 
 
 def render(text):

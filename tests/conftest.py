@@ -6,7 +6,9 @@ then run in-process over "/cpu:0" and "/cpu:1".
 """
 
 import functools
+import importlib.util
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # `make test` runs a pytest worker per core and one more (pytest-xdist). TF's thread pools spin while they
@@ -32,6 +34,19 @@ tf.config.experimental.enable_tensor_float_32_execution(False)
 import keras  # noqa: E402
 
 TWO_CPUS = ["/cpu:0", "/cpu:1"]
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """`load(path)`: a script that is not in a package (a benchmark), imported as a module of its own."""
+
+    def load(path):
+        spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(autouse=True)

@@ -48,3 +48,26 @@ def test_machine_line_names_xla_flags_only_when_a_run_set_them():
     assert "XLA_FLAGS" not in plain and "jax 0.11.2" in plain
     flagged = render.machine_line("fast_mnist_keras", [{**machine, "xla_flags": "--xla_gpu_autotune_level=2"}])
     assert flagged == plain[:-2] + ", XLA_FLAGS `--xla_gpu_autotune_level=2`._"
+
+
+def test_machine_line_spans_the_runs_a_continued_result_holds():
+    render = _render_module()
+    first = {"date_utc": "2026-11-27 13:47", "keras": "3.15.1", "cpu_count": 16}
+    later = {**first, "date_utc": "2026-11-28 09:10"}
+    assert "on 2026-11-27 13:47 to 2026-11-28 09:10 UTC" in render.machine_line("fast_mnist_keras", [first, later])
+    assert "on 2026-11-28 09:10 UTC" in render.machine_line("fast_mnist_keras", [later])  # control: one run
+
+
+def test_rendered_results_date_the_runs_a_continued_result_holds(tmp_path, monkeypatch):
+    import json
+
+    render = _render_module()
+    table = {"columns": ["run"], "rows": [["record"]]}
+    document = {"readme_table": table, "machine": {"date_utc": "2026-11-28 09:10"},
+                "previous_machines": [{"date_utc": "2026-11-27 13:47"}]}  # fmt: skip
+    (tmp_path / "fast_mnist_keras.json").write_text(json.dumps(document))
+    monkeypatch.setattr(render, "RESULTS", tmp_path)
+    assert "on 2026-11-27 13:47 to 2026-11-28 09:10 UTC" in render.render_results("fast_mnist_keras")
+    del document["previous_machines"]  # control: a run of its own is dated alone
+    (tmp_path / "fast_mnist_keras.json").write_text(json.dumps(document))
+    assert "on 2026-11-28 09:10 UTC" in render.render_results("fast_mnist_keras")

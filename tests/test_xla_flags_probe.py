@@ -1,7 +1,6 @@
 """benchmarks/xla_flags_probe.py's collection of the probe processes' log (the probes themselves
 need JAX and a GPU: they run on the device host, and their seconds live in benchmarks/results/)."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -23,11 +22,8 @@ F0000 unknown flag
 
 
 @pytest.fixture(scope="module")
-def probe():
-    spec = importlib.util.spec_from_file_location("xla_flags_probe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def probe(load_script):
+    return load_script(SCRIPT)
 
 
 def test_collect_keeps_every_finished_set_and_names_the_lowest_score(probe):
