@@ -53,6 +53,11 @@ RATIO_GOAL = 15.0
 LABELS = {"record": "MNIST record recipe", "accurate": "MNIST, BN + shifts", "fashion": "Fashion-MNIST"}
 
 
+def train_split_for(dataset, quick):
+    """The recipes' training split of `dataset` (`TRAIN_SPLITS`); `--quick`: a 5,000-image subset."""
+    return "train[:5000]" if quick else TRAIN_SPLITS[dataset]
+
+
 def recipe_over_seeds(recipe, dataset, seeds, train_split, quick):
     images, labels = load_tensors(dataset, train_split)
     test_images, test_labels = load_tensors(dataset, "test")
@@ -82,7 +87,7 @@ def main():
     parser.add_argument("--baseline-max-epochs", type=int, default=15)
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args()
-    train_split = "train[:5000]" if args.quick else TRAIN_SPLITS["mnist"]
+    train_split = train_split_for("mnist", args.quick)
     record_seeds = range(2 if args.quick else args.seeds)
     target_seeds = range(2 if args.quick else args.target_seeds)
     results_dir = args.results_dir or (Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR)
@@ -103,7 +108,7 @@ def main():
     for name, recipe, dataset, target_accuracy, target_seconds in TARGETS:
         print(f"{name} recipe on {dataset}", flush=True)
         seeds = record_seeds if name == "record" else target_seeds
-        split = "train[:5000]" if args.quick else TRAIN_SPLITS[dataset]  # --quick: a subset
+        split = train_split_for(dataset, args.quick)
         measured[name] = recipe_over_seeds(recipe, dataset, seeds, split, args.quick)
         measured[name].update(
             dataset=dataset,

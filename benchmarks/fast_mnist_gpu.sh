@@ -6,7 +6,8 @@
 #    XLA reads XLA_FLAGS at start); RESULTS_DIR/fast_mnist_xla_flags.json keeps every set's seconds.
 # 2. benchmarks/fast_mnist_keras.py runs under the set with the lowest score and records it.
 # Every row runs: the BN + shifts row, left out of the 2026-11-27 runs (Keras marks RandomTranslation
-# supports_jit=False, so `model.fit` on JAX ran it op by op), is compiled since `allow_random_translation_jit_on_jax`.
+# supports_jit=False, so `model.fit` on JAX ran it op by op), is compiled since `fast_mnist_cnn` lifts
+# that mark on JAX.
 set -u
 data=$1 results=$2 commit=$3
 mkdir -p "$results"

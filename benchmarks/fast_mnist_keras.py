@@ -112,29 +112,10 @@ def build_in_policy(build, policy):
         keras.config.set_dtype_policy(previous)
 
 
-def allow_random_translation_jit_on_jax(model):
-    """On JAX, let `model.fit` compile a model holding `RandomTranslation`; returns the model.
-
-    Keras marks the layer `supports_jit=False` (TensorFlow's XLA lacks its image op), and one such
-    layer, at any depth, makes `jit_compile="auto"` run the whole train step op by op, which on JAX
-    means every op dispatched from Python: on the H100 the BN + shifts recipe did not finish one seed
-    in 3 minutes. JAX traces the layer (a jitted call took 0.5 ms per 256 images there), so on JAX
-    it is allowed.
-    """
-    if keras.backend.backend() == "jax":
-        pending = list(model.layers)
-        while pending:
-            layer = pending.pop()
-            if isinstance(layer, keras.layers.RandomTranslation):
-                layer.supports_jit = True
-            pending.extend(getattr(layer, "layers", []))
-    return model
-
-
 def train_recipe(recipe, images, labels, seed):
     """One run of `recipe` with `model.fit` on in-memory arrays; returns (model, train seconds)."""
     keras.utils.set_random_seed(seed)
-    model = allow_random_translation_jit_on_jax(build_in_policy(recipe.build_model, recipe.mixed_precision))
+    model = build_in_policy(recipe.build_model, recipe.mixed_precision)
     steps = recipe.steps_per_epoch(len(images))
     model.compile(optimizer=recipe.optimizer(len(images)), loss=recipe.loss(),
                   steps_per_execution=_dividing_steps_per_execution(steps, recipe.steps_per_execution))  # fmt: skip

@@ -99,18 +99,3 @@ def test_write_keeps_the_machines_of_the_runs_it_continues(bench, tmp_path, monk
     assert document["previous_machines"] == earlier and document["machine"]["git_commit"] == "def5678"
     _, path = bench.write(args, "GPU", baseline, {}, tmp_path)  # control: a fresh run records no predecessor
     assert "previous_machines" not in json.loads(path.read_text())
-
-
-def test_random_translation_jit_is_allowed_at_any_depth_and_only_on_jax(bench, monkeypatch):
-    import keras
-    from keras.src.trainers.trainer import model_supports_jit
-
-    from tfcourse.models import fast_mnist_cnn
-
-    inner = fast_mnist_cnn(augment_shift=0.08)
-    model = keras.Sequential([keras.Input((28, 28, 1)), inner])  # the layer one level down
-    assert not model_supports_jit(model)  # Keras's own mark: model.fit would run op by op
-    assert bench.allow_random_translation_jit_on_jax(model) is model and not model_supports_jit(model)  # TensorFlow
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    bench.allow_random_translation_jit_on_jax(model)
-    assert model_supports_jit(model)

@@ -110,6 +110,16 @@ def test_fast_mnist_cnn_uses_the_fused_batch_norm_and_float32_logits():
     assert model(np.zeros((2, 28, 28, 1), np.float32)).dtype == "float32"
 
 
+def test_fast_mnist_cnn_shifts_compile_on_jax_only(monkeypatch):
+    from keras.src.trainers.trainer import model_supports_jit
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), fast_mnist_cnn(augment_shift=0.08)])  # one level down
+    assert not model_supports_jit(model)  # TensorFlow: Keras's own mark stays (its XLA lacks the image op)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    model = keras.Sequential([keras.Input((28, 28, 1)), fast_mnist_cnn(augment_shift=0.08)])
+    assert model_supports_jit(model)  # JAX: model.fit compiles the train step instead of running it op by op
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

@@ -1,20 +1,18 @@
 """README's generated sections match the benchmark JSON and the lessons folder."""
 
-import importlib.util
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _render_module():
-    spec = importlib.util.spec_from_file_location("render_readme", ROOT / "benchmarks" / "render_readme.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def render(load_script):
+    return load_script(ROOT / "benchmarks" / "render_readme.py")
 
 
-def test_readme_tables_are_generated_not_typed():
-    render = _render_module()
+def test_readme_tables_are_generated_not_typed(render):
     text = (ROOT / "README.md").read_text()
     assert "<!-- BEGIN lesson_list -->" in text and "<!-- BEGIN input_pipeline -->" in text
     assert render.render(text) == text, "run: python benchmarks/render_readme.py"
@@ -40,8 +38,7 @@ def test_readme_library_example_runs():
     assert type(model.optimizer).__module__.startswith("tfcourse.optimizers")
 
 
-def test_machine_line_names_xla_flags_only_when_a_run_set_them():
-    render = _render_module()
+def test_machine_line_names_xla_flags_only_when_a_run_set_them(render):
     machine = {"date_utc": "2026-11-27 14:00", "backend": "jax", "jax": "0.11.2", "keras": "3.15.1", "cpu_count": 16,
                "gpus": ["NVIDIA H100 80GB HBM3"]}  # fmt: skip
     plain = render.machine_line("fast_mnist_keras", [machine])
@@ -50,18 +47,16 @@ def test_machine_line_names_xla_flags_only_when_a_run_set_them():
     assert flagged == plain[:-2] + ", XLA_FLAGS `--xla_gpu_autotune_level=2`._"
 
 
-def test_machine_line_spans_the_runs_a_continued_result_holds():
-    render = _render_module()
+def test_machine_line_spans_the_runs_a_continued_result_holds(render):
     first = {"date_utc": "2026-11-27 13:47", "keras": "3.15.1", "cpu_count": 16}
     later = {**first, "date_utc": "2026-11-28 09:10"}
     assert "on 2026-11-27 13:47 to 2026-11-28 09:10 UTC" in render.machine_line("fast_mnist_keras", [first, later])
     assert "on 2026-11-28 09:10 UTC" in render.machine_line("fast_mnist_keras", [later])  # control: one run
 
 
-def test_rendered_results_date_the_runs_a_continued_result_holds(tmp_path, monkeypatch):
+def test_rendered_results_date_the_runs_a_continued_result_holds(render, tmp_path, monkeypatch):
     import json
 
-    render = _render_module()
     table = {"columns": ["run"], "rows": [["record"]]}
     document = {"readme_table": table, "machine": {"date_utc": "2026-11-28 09:10"},
                 "previous_machines": [{"date_utc": "2026-11-27 13:47"}]}  # fmt: skip
