@@ -1,5 +1,6 @@
 """Shared by the benchmark scripts: machine facts and atomic JSON results."""
 
+import argparse
 import json
 import os
 import platform
@@ -14,6 +15,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tfcourse._atomic import atomic_write_text  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1 (a number of seeds or epochs); argparse names the argument."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {value}")
+    return value
 
 
 def git_commit():

@@ -230,6 +230,28 @@ def table_rows(stem, seconds, headlines):
 # Per lesson: (claim, predicate on the full run's results.json) for the claims of its header that
 # only a full run can show. `main` stores each verdict in the JSON and exits 1 if one fails;
 # tests/test_lesson_claims.py re-checks them on the committed JSON.
+def _kept_tricks_help(r):
+    """L12's kept column: each kept trick makes its epoch faster than the row above, or its
+    validation accuracy higher; the speed tricks that change the numerics keep the accuracy
+    (within 0.002)."""
+    rows = ["baseline", "in_memory", "batch_256", "steps_per_execution", "smaller_net", "strided_stem", "no_metric",
+            "warmup_cosine", "adam_betas", "label_smoothing", "bfloat16", "fused_adam"]
+    speed = {"in_memory", "batch_256", "steps_per_execution", "smaller_net", "strided_stem", "no_metric", "fused_adam"}
+    accuracy_tricks = {"warmup_cosine", "adam_betas", "label_smoothing"}
+    if r["record_policy"] == "mixed_bfloat16":
+        speed.add("bfloat16")
+    previous = {"fused_adam": "bfloat16" if "bfloat16" in speed else "label_smoothing"}
+    for before, row in zip(rows, rows[1:]):
+        before = previous.get(row, before)
+        if row in speed and not r[f"trick_{row}_seconds"] < r[f"trick_{before}_seconds"]:
+            return False
+        if row in accuracy_tricks and not r[f"trick_{row}_val_accuracy"] > r[f"trick_{before}_val_accuracy"]:
+            return False
+    numerics = {"bfloat16": "label_smoothing", "fused_adam": previous["fused_adam"]}
+    return all(abs(r[f"trick_{row}_val_accuracy"] - r[f"trick_{before}_val_accuracy"]) <= 0.002
+               for row, before in numerics.items() if row in speed)  # fmt: skip
+
+
 FULL_RUN_CHECKS = {
     "05_regularization": [
         ("the unregularized MLP fits its noisy training labels (> 0.95) with a train - validation gap > 0.1",
@@ -323,6 +345,26 @@ FULL_RUN_CHECKS = {
          and r["attention_max_difference_vs_keras"] < 1e-5 and r["saved_model_mismatches_vs_greedy"] == 0),
         ("no test date occurs in training", lambda r: r["test_dates_seen_in_training"] == 0),
     ],
+    "00_quickstart": [
+        ("the record recipe's test accuracy is about 0.99 after one epoch (0.988-0.993)",
+         lambda r: 0.988 <= r["test_accuracy"] <= 0.993 and r["epochs"] == 1 and r["train_images"] == 50000),
+        ("the whole run, TensorFlow's import included, takes under 20 s (make demo's goal: 30 s)",
+         lambda r: r["lesson_seconds"] < 20),
+    ],
+    "12_fast_mnist": [
+        ("the keras-io baseline reaches 99.0% test accuracy within its 10-epoch cap",
+         lambda r: r["baseline_reached_99"] and r["baseline_epochs"] <= 10 and r["baseline_test_accuracy"] >= 0.99),
+        ("the record recipe's test accuracy is about 0.99 after one epoch (0.988-0.993) on 50,000 images",
+         lambda r: 0.988 <= r["test_accuracy"] <= 0.993 and r["record_train_images"] == 50000),
+        ("the in-memory row trains on the baseline's batches: the same validation accuracy (within 0.001)",
+         lambda r: abs(r["trick_in_memory_val_accuracy"] - r["trick_baseline_val_accuracy"]) <= 0.001),
+        ("each kept trick is faster than the row above or more accurate; bfloat16 and fused Adam keep the accuracy",
+         _kept_tricks_help),
+        ("XLA is several times slower (> 2x) than the recipe's epoch without it",
+         lambda r: r["trick_xla_seconds"] > 2 * r["trick_fused_adam_seconds"]),
+        ("thirteen trick rows, and the whole run takes about 5 minutes (under 7)",
+         lambda r: r["trick_rows"] == 13 and r["lesson_seconds"] < 420),
+    ],
     "15_word_embeddings": [
         ("the skip-gram loss on held-out probe pairs falls below 0.65x its value at initialization",
          lambda r: r["probe_loss_final_over_init"] < 0.65),
@@ -336,8 +378,10 @@ FULL_RUN_CHECKS = {
 }
 
 
-def check_claims(stem, results):
-    """{claim: True/False} for the lesson's FULL_RUN_CHECKS on `results`."""
+def check_claims(stem, results, seconds):
+    """{claim: True/False} for the lesson's FULL_RUN_CHECKS on `results`, which also see the
+    run's wall clock (`seconds`, TensorFlow's import included) as `lesson_seconds`."""
+    results = {**results, "lesson_seconds": seconds}
     return {claim: bool(holds(results)) for claim, holds in FULL_RUN_CHECKS.get(stem, [])}
 
 
@@ -367,7 +411,7 @@ def main():
             results = median_results([r for _, r in runs])
             headlines = {label: get(results) for label, get in HEADLINES[stem]}
             print(f"{stem}: {seconds:.0f} s", {k: _fmt(v) for k, v in headlines.items()}, flush=True)
-            claims = {} if args.quick else check_claims(stem, results)
+            claims = {} if args.quick else check_claims(stem, results, seconds)
             failed += [f"{stem}: {claim}" for claim, holds in claims.items() if not holds]
             write_results(stem, {
                 "quick": args.quick,

@@ -34,9 +34,10 @@ Training goes through `tfcourse.training.train` on in-memory tensors (`train_rec
 compiles no training metric: accuracy is measured afterwards); its overhead is a few
 milliseconds per run.
 
-Runtime: about 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at 10 epochs (`--quick`:
-about 50 s, 5,000 training images per trick row, the baseline capped at 1 epoch, so its run is
-also the baseline row; validation on 2,000 images, the baseline's test accuracy on 2,000).
+Runtime: about 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at
+10 epochs. `--quick`: about 40 s as a script (README's notebooks table: as a notebook), 5,000
+training images per trick row, the baseline capped at 1 epoch, so its run is also the baseline
+row; validation on 2,000 images, the baseline's test accuracy on 2,000.
 Expected: the record recipe's test accuracy about 0.99 after one epoch (single runs about
 0.989-0.992; `--quick`, 20,000 images: > 0.96); every trick row reaches validation accuracy > 0.5
 in `--quick` and the table has all thirteen rows; the in-memory row trains on the same batches as the

@@ -8,6 +8,7 @@ then run in-process over "/cpu:0" and "/cpu:1".
 import functools
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,7 +44,12 @@ def load_script():
     def load(path):
         spec = importlib.util.spec_from_file_location(Path(path).stem, path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        folder = str(Path(path).resolve().parent)
+        sys.path.insert(0, folder)  # as when it runs as a script: its neighbours (`_common`) import
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(folder)
         return module
 
     return load

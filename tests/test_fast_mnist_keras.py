@@ -59,6 +59,11 @@ def test_rows_say_met_only_when_both_targets_are_met_and_mark_stages_not_run(ben
     assert verdicts["Fashion-MNIST"] == "**not met**"  # 0.92 < 0.93 although fast enough
     assert "not run" in verdicts["MNIST, BN + shifts"]
     assert ratio == pytest.approx(12.0)
+    assert rows[-1][-1] == "**not met** (goal >= 15x)"  # 12x
+    rows, ratio = bench.rows_for("GPU", baseline, {"record": entry(0.991, 0.4)})
+    assert ratio == pytest.approx(15.0) and rows[-1][-1] == "**met** (goal >= 15x)"
+    rows, _ = bench.rows_for("GPU", {**baseline, "reached": False}, {"record": entry(0.991, 0.4)})
+    assert rows[-1][-1] == "**not met** (goal >= 15x)"  # a baseline short of 99% gives no time to 99%
     rows, _ = bench.rows_for("GPU", baseline, {"record": entry(0.991, 1.5)})
     assert rows[1][-1] == "**not met**"  # accurate enough, too slow
     # a row left out with --only says so; one never reached says the run stopped (the negative control)

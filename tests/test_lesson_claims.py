@@ -33,7 +33,7 @@ def test_full_run_claims_hold_in_the_measured_json(stem):
     assert path.is_file(), f"run: python benchmarks/lessons.py --only {stem} --seeds 0 1 2"
     document = json.loads(path.read_text())
     assert document["quick"] is False, "full-run claims are checked on a full run"
-    verdicts = BENCH.check_claims(stem, document["results"])
+    verdicts = BENCH.check_claims(stem, document["results"], document["seconds"])
     assert verdicts and all(verdicts.values()), {c: v for c, v in verdicts.items() if not v}
     # The JSON's own record agrees (it was written by the checking script, not by hand).
     assert document.get("claims_checked") == verdicts
@@ -42,6 +42,28 @@ def test_full_run_claims_hold_in_the_measured_json(stem):
 def test_a_false_claim_is_caught():
     # Negative control: the same checks reject results where the claim is false.
     document = json.loads((RESULTS / "04_initialization.json").read_text())
-    verdicts = BENCH.check_claims("04_initialization", dict(document["results"], he_relu_var_layer5=5.0))
+    changed = dict(document["results"], he_relu_var_layer5=5.0)
+    verdicts = BENCH.check_claims("04_initialization", changed, document["seconds"])
     assert verdicts["He (ReLU) variance within 0.5-2 at every layer"] is False
     assert sum(verdicts.values()) == len(verdicts) - 1  # only that claim
+
+
+@pytest.mark.parametrize(
+    ("change", "claim"),
+    [
+        # a kept speed trick that is slower than the row above it
+        (dict(trick_strided_stem_seconds=9.0), "each kept trick is faster than the row above or more accurate"),
+        # a kept accuracy trick that loses accuracy
+        (dict(trick_adam_betas_val_accuracy=0.98), "each kept trick is faster than the row above or more accurate"),
+        # fused Adam faster, but at another accuracy
+        (dict(trick_fused_adam_val_accuracy=0.985), "each kept trick is faster than the row above or more accurate"),
+        (dict(trick_xla_seconds=4.0), "XLA is several times slower"),
+        (dict(baseline_reached_99=False), "the keras-io baseline reaches 99.0%"),
+    ],
+)
+def test_fast_mnist_claims_catch_a_trick_that_does_not_help(change, claim):
+    # Negative controls for L12's kept column and its XLA and baseline claims, on the measured run.
+    document = json.loads((RESULTS / "12_fast_mnist.json").read_text())
+    verdicts = BENCH.check_claims("12_fast_mnist", dict(document["results"], **change), document["seconds"])
+    failed = [c for c, holds in verdicts.items() if not holds]
+    assert len(failed) == 1 and failed[0].startswith(claim), failed

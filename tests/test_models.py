@@ -123,7 +123,8 @@ def test_fast_mnist_cnn_shifts_compile_on_jax_only(monkeypatch):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: fast_mnist_cnn(filters=(16,)), r"`filters` must hold at least 2 integers. Received: filters=\(16,\)"),
+        (lambda: fast_mnist_cnn(filters=(16,)),
+         r"`filters` must be a tuple or list of at least 2 integers >= 1, one per stage. Received: filters=\(16,\)"),
         # 5x5 valid stages: 28 -> 12 -> 4, then 4 -> 0: a third stage has no map left
         (lambda: fast_mnist_cnn(filters=(16, 32, 64)),
          r"Stage 3 of 3 leaves no map: .* Received: filters=\(16, 32, 64\), kernel_size=5, padding='valid'"),

@@ -11,6 +11,8 @@ CNN up layer by layer.
                 (the fast MNIST record recipe's network, lesson L12)
 """
 
+import numbers
+
 import keras
 
 from tfcourse._validation import check_bool, check_in_range, check_one_of, check_positive_int
@@ -67,6 +69,17 @@ def mnist_mlp(hidden_units=(256,), activation="relu", input_shape=(784,), name="
     return keras.Sequential(layers, name=name)
 
 
+def check_stage_filters(filters):
+    """`fast_mnist_cnn`'s `filters`, as a list: a tuple or list of at least 2 integers >= 1, one per
+    stage (whether the stages leave a map is checked when the model is built)."""
+    stages = isinstance(filters, (tuple, list)) and len(filters) >= 2
+    if not (stages and all(isinstance(f, numbers.Integral) and not isinstance(f, bool) and f >= 1 for f in filters)):
+        raise ValueError(
+            f"`filters` must be a tuple or list of at least 2 integers >= 1, one per stage. Received: filters={filters!r}"
+        )
+    return [int(f) for f in filters]
+
+
 def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_shift=0.0, strided_stem=False,
                    kernel_size=5, padding="valid", name="fast_mnist_cnn"):  # fmt: skip
     """The fast MNIST recipe's CNN: a few convolution stages and a dense layer, 10 logits.
@@ -103,9 +116,7 @@ def fast_mnist_cnn(filters=(16, 32), dense_units=128, batch_norm=False, augment_
             weights, which oneDNN runs faster on a one-channel image; elsewhere Keras's Conv2D.
         name: model name.
     """
-    if len(filters) < 2:
-        raise ValueError(f"`filters` must hold at least 2 integers. Received: filters={filters!r}")
-    filters = [check_positive_int("filters", f) for f in filters]
+    filters = check_stage_filters(filters)
     kernel_size = check_positive_int("kernel_size", kernel_size)
     check_one_of("padding", padding, ("valid", "same"))
     check_bool("strided_stem", strided_stem)
