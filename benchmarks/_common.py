@@ -39,6 +39,11 @@ def git_commit():
     return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+# Taken when the benchmark starts: what it writes as it goes (its JSON, copied figures) would
+# otherwise mark the tree "+dirty" in its own later records.
+COMMIT_AT_START = git_commit()
+
+
 def machine_info():
     import keras
     import tensorflow as tf
@@ -51,7 +56,7 @@ def machine_info():
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
         "platform": platform.platform(),
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "git_commit": git_commit(),
+        "git_commit": COMMIT_AT_START,
     }
 
 

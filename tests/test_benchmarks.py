@@ -109,3 +109,11 @@ def test_benchmark_quick_mode_runs_and_leaves_results_alone(script, tmp_path):
     assert not Path(written[-1]).resolve().is_relative_to(RESULTS)
     assert _commit_of(document), "every benchmark JSON records the commit it ran on"
     assert document.get("readme_table", {}).get("rows"), "the table README would show"
+
+
+def test_results_record_the_commit_the_benchmark_started_on(load_script, monkeypatch):
+    common = load_script(ROOT / "benchmarks" / "_common.py")
+    assert common.COMMIT_AT_START == common.git_commit()  # nothing has changed since the import
+    # a result written later must not ask git again: by then the benchmark's own outputs dirty the tree
+    monkeypatch.setattr(common, "git_commit", lambda: pytest.fail("git_commit() called after the start"))
+    assert common.machine_info()["git_commit"] == common.COMMIT_AT_START
