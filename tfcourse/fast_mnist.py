@@ -192,14 +192,15 @@ validation split (train[:50000] against train[50000:], 2-core AMX CPU, bfloat16,
   0.9260), wider (32, 96) (0.9267), 15 epochs (0.9250, 152 s), shifts or flips (0.9249, 0.9252),
   dropout (0.9223 at 0.3), 'same' padding (0.9237). A 6x6 stride-2 stem lost a point (0.9153).
   That net, trained on train[:50000], reached a mean test accuracy of 0.9225 over 5 seeds
-  (`benchmarks/fast_mnist.py` at commit 5fd4ed0, the test split's first use): short of 93%.
+  (`benchmarks/fast_mnist.py` at commits 5fd4ed0 and 1ca6fff, the test split's first uses; the
+  H100 runs of those days scored it too): short of 93%.
 - A 3x3 'same' second stage (6x6 maps before the dense layer, about the same multiply-adds)
   reached 0.9293 / 0.9280 (seeds 0 / 1); a third 3x3 stage of 64 channels 0.9309, 0.9299 and
   0.9300 (seeds 0-2, 89-96 s); of 128 channels 0.9298 (110 s); dense 512 0.9296. More epochs
   overfit: 8, 10, 12 and 14 epochs gave 0.9298, 0.9309, 0.9282 and 0.9290 (seed 0). That net,
   trained on all 60,000 images, reached a mean test accuracy of 0.9285 (min 0.9270) in a median
-  of 116 s over 5 seeds (`benchmarks/fast_mnist.py` at commit adc4279, the test split's second
-  use): short of 93%.
+  of 116 s over 5 seeds (`benchmarks/fast_mnist.py` at commit adc4279, the second net scored on
+  the test split): short of 93%.
 - A 3x3 'same' first stage in place of the 5x5 valid one keeps the 28x28 map until the first
   pool: 0.9334 for seeds 0 and 1 (113 s), this recipe.
 `benchmarks/fast_mnist.py` trains it on all 60,000 training images (`FASHION_TRAIN_SPLIT`) and
