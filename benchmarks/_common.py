@@ -33,11 +33,18 @@ def git_commit():
     root = Path(__file__).resolve().parents[1]
 
     def git(*args):
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()
+        except OSError:  # no git on this host (the GPU host gets the commit from --git-commit)
+            return ""
 
     commit = git("rev-parse", "HEAD") or "unknown"
     return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
+
+RATIO_GOAL = 15.0
+"""Fast MNIST's speed-up goal: the keras-io baseline's seconds to 99% / the record's median
+(benchmarks/fast_mnist.py and fast_mnist_keras.py)."""
 
 # Taken when the benchmark starts: what it writes as it goes (its JSON, copied figures) would
 # otherwise mark the tree "+dirty" in its own later records.

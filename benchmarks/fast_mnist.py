@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 import tensorflow as tf
-from _common import RESULTS_DIR, positive_int, write_results
+from _common import RATIO_GOAL, RESULTS_DIR, positive_int, write_results
 
 from tfcourse.data import load_arrays
 from tfcourse.fast_mnist import (
@@ -49,7 +49,6 @@ TARGETS = [
     ("accurate", ACCURATE, "mnist", 0.995, 60.0),
     ("fashion", FASHION, "fashion_mnist", 0.930, 180.0),
 ]
-RATIO_GOAL = 15.0
 LABELS = {"record": "MNIST record recipe", "accurate": "MNIST, BN + shifts", "fashion": "Fashion-MNIST"}
 
 

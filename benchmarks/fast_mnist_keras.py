@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import positive_int  # noqa: E402
+from _common import RATIO_GOAL, positive_int  # noqa: E402
 
 from tfcourse._atomic import atomic_write_text  # noqa: E402
 from tfcourse.fast_mnist import (  # noqa: E402
@@ -66,7 +66,6 @@ TARGETS = [
     ("accurate", dataclasses.replace(ACCURATE, mixed_precision=None), "mnist", 0.995, 60.0),
     ("fashion", dataclasses.replace(FASHION, mixed_precision=None), "fashion_mnist", 0.930, 180.0),
 ]
-RATIO_GOAL = 15.0  # baseline seconds to 99% / the record's median, as benchmarks/fast_mnist.py
 ONE_PROGRAM = {"record_one_program"}  # trained by `train_recipe_one_program` (JAX only)
 TEN_SEEDS = {"record", "record_one_program"}  # the record's definition: mean over 10 seeds
 LABELS = {

@@ -26,10 +26,7 @@ What you will learn:
   `mixed_precision="auto"`: on a CPU that computes bfloat16 natively (AMX or AVX512-BF16, as
   this course's machine does) it was faster at the same validation accuracy when the recipe was
   chosen; on other CPUs bfloat16 is emulated, slower, and "auto" keeps float32. The table
-  measures it again, and the lesson prints which the recipe used here. The first three rows
-  (memory, batch 256, `steps_per_execution`) change the keras-io network's epoch little, within
-  run-to-run noise here (its convolutions dominate each step); the recipe keeps them for its small
-  network, whose steps are short;
+  measures it again, and the lesson prints which the recipe used here;
 - the record recipe `tfcourse.fast_mnist.RECORD`, the one `make demo` trains (lesson L00).
 Hyperparameters were chosen on the validation split (train[50000:]), never on the test split;
 the trick table therefore shows validation accuracy, and only the final recipe sees the test set.
@@ -37,7 +34,7 @@ Training goes through `tfcourse.training.train` on in-memory tensors (`train_rec
 compiles no training metric: accuracy is measured afterwards); its overhead is a few
 milliseconds per run.
 
-Runtime: about 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at
+Runtime: about 4 to 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at
 10 epochs. `--quick`: about 40 s as a script (README's notebooks table: as a notebook), 5,000
 training images per trick row, the baseline capped at 1 epoch, so its run is also the baseline
 row; validation on 2,000 images, the baseline's test accuracy on 2,000.

@@ -155,7 +155,11 @@ def test_a_seed_gives_the_same_run_whatever_ran_before():
 def test_recipe_accepts_what_fast_mnist_cnn_accepts_as_filters():
     # the positive side of the `filters` checks above: three stages, a list, NumPy integers
     assert FastRecipe(filters=[8, 16, 16], kernel_size=3, padding="same").build_model().count_params() > 0
-    assert FastRecipe(filters=(np.int64(8), np.int64(16))).filters == (8, 16)
+    listed = FastRecipe(filters=[8, 16, 16], kernel_size=3, padding="same")
+    assert listed.filters == (8, 16, 16) and hash(listed) == hash(dataclasses.replace(listed))  # frozen, hashable
+    numpy_ints = FastRecipe(filters=(np.int64(8), np.int64(16)))
+    assert numpy_ints.filters == (8, 16) and all(type(f) is int for f in numpy_ints.filters)
+    assert repr(numpy_ints) == repr(FastRecipe(filters=(8, 16)))
 
 
 def test_train_recipe_refuses_anything_but_a_fast_recipe():

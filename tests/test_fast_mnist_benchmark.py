@@ -1,6 +1,7 @@
 """benchmarks/fast_mnist.py (the CPU time-to-accuracy benchmark): its verdicts and its arguments,
 without training (the measured numbers live in benchmarks/results/fast_mnist.json)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,13 @@ def test_counts_must_be_positive_integers(bench, capsys, argument, value, shown)
         bench.parse_args([argument, value])
     assert f"argument {argument}: must be an integer >= 1. Received: {shown}" in capsys.readouterr().err
     assert getattr(bench.parse_args([argument, "3"]), argument[2:].replace("-", "_")) == 3
+
+
+def test_the_committed_readme_rows_are_the_verdicts_of_the_committed_measurements(bench):
+    # a verdict edited by hand in benchmarks/results/fast_mnist.json, or a changed rule, fails here
+    document = json.loads((BENCHMARKS / "results" / "fast_mnist.json").read_text())
+    rows, ratio = bench.rows_for(document["device"], document["baseline"], document["targets"])
+    assert rows == document["readme_table"]["rows"]
+    assert ratio == pytest.approx(document["speedup"])
+    edited = {**document["targets"], "record": {**document["targets"]["record"], "median_train_seconds": 3.5}}
+    assert bench.rows_for(document["device"], document["baseline"], edited)[0][1][-1] == "**not met**"  # control

@@ -94,7 +94,7 @@ class FastRecipe:
     padding: str = "valid"
 
     def __post_init__(self):
-        check_stage_filters(self.filters)
+        object.__setattr__(self, "filters", tuple(check_stage_filters(self.filters)))  # frozen: hashable, plain ints
         check_positive_int("dense_units", self.dense_units)
         check_bool("batch_norm", self.batch_norm)
         check_positive_int("batch_size", self.batch_size)
