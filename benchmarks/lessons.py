@@ -365,8 +365,10 @@ FULL_RUN_CHECKS = {
          lambda r: 0.989 <= r["test_accuracy"] <= 0.992 and r["record_train_images"] == 50000),
         ("the in-memory row trains on the baseline's batches: the same validation accuracy (within 0.001)",
          lambda r: abs(r["trick_in_memory_val_accuracy"] - r["trick_baseline_val_accuracy"]) <= 0.001),
-        ("the smaller net, the strided stem and dropping the training metric each make the epoch faster",
-         lambda r: all(_faster(r, slug) for slug in ("smaller_net", "strided_stem", "no_metric"))),
+        # Together, not each: one epoch's seconds vary from run to run by more than the strided
+        # stem or the dropped metric save (full runs at f093168 and c86e45a).
+        ("the smaller net, the strided stem and dropping the training metric together make the epoch >= 1.5x faster",
+         lambda r: r["trick_no_metric_seconds"] * 1.5 <= r["trick_steps_per_execution_seconds"]),
         ("warm-up + cosine, Adam's betas and label smoothing each raise the validation accuracy",
          lambda r: all(_more_accurate(r, slug) for slug in ("warmup_cosine", "adam_betas", "label_smoothing"))),
         ("bfloat16 (kept where native) and fused Adam are each faster at the same validation accuracy (within 0.002)",

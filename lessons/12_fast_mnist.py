@@ -26,7 +26,9 @@ What you will learn:
   `mixed_precision="auto"`: on a CPU that computes bfloat16 natively (AMX or AVX512-BF16, as
   this course's machine does) it was faster at the same validation accuracy when the recipe was
   chosen; on other CPUs bfloat16 is emulated, slower, and "auto" keeps float32. The table
-  measures it again, and the lesson prints which the recipe used here;
+  measures it again, and the lesson prints which the recipe used here. Each row is one epoch,
+  timed once: its seconds vary from run to run by more than the smallest savings (the strided
+  stem, dropping the metric), so such a row can come out slower than the row above in one run;
 - the record recipe `tfcourse.fast_mnist.RECORD`, the one `make demo` trains (lesson L00).
 Hyperparameters were chosen on the validation split (train[50000:]), never on the test split;
 the trick table therefore shows validation accuracy, and only the final recipe sees the test set.

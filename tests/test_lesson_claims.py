@@ -51,7 +51,9 @@ def test_a_false_claim_is_caught():
 @pytest.mark.parametrize(
     ("change", "claim"),
     [
-        (dict(trick_strided_stem_seconds=9.0), "the smaller net, the strided stem and dropping"),  # slower
+        # the network rows together save less than a third
+        (lambda r: dict(trick_no_metric_seconds=0.7 * r["trick_steps_per_execution_seconds"]),
+         "the smaller net, the strided stem and dropping"),
         (dict(trick_adam_betas_val_accuracy=0.98), "warm-up + cosine, Adam's betas and label smoothing"),  # less accurate
         # slower than the bfloat16 row by 1%, still far from XLA's
         (lambda r: dict(trick_fused_adam_seconds=1.01 * r["trick_bfloat16_seconds"]),
