@@ -37,7 +37,7 @@ Training goes through `tfcourse.training.train` on in-memory tensors (`train_rec
 compiles no training metric: accuracy is measured afterwards); its overhead is a few
 milliseconds per run.
 
-Runtime: about 4 to 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at
+Runtime: about 3 to 5 minutes on an idle 2-core CPU (README's lessons table), the baseline capped at
 10 epochs. `--quick`: about 40 s as a script (README's notebooks table: as a notebook), 5,000
 training images per trick row, the baseline capped at 1 epoch, so its run is also the baseline
 row; validation on 2,000 images, the baseline's test accuracy on 2,000.
