@@ -46,6 +46,20 @@ RATIO_GOAL = 15.0
 """Fast MNIST's speed-up goal: the keras-io baseline's seconds to 99% / the record's median
 (benchmarks/fast_mnist.py and fast_mnist_keras.py)."""
 
+
+def target_met(entry, target_accuracy, target_seconds):
+    """A fast-MNIST target's both halves: the mean test accuracy and the median seconds."""
+    return entry["mean_test_accuracy"] >= target_accuracy and entry["median_train_seconds"] <= target_seconds
+
+
+def speedup_met(ratio, baseline):
+    """The speed-up goal; it only counts when the baseline reached 99% (else there is no time to 99%)."""
+    return ratio >= RATIO_GOAL and baseline["reached"]
+
+
+def verdict(met):
+    return "**met**" if met else "**not met**"
+
 # Taken when the benchmark starts: what it writes as it goes (its JSON, copied figures) would
 # otherwise mark the tree "+dirty" in its own later records.
 COMMIT_AT_START = git_commit()

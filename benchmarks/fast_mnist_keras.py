@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import RATIO_GOAL, positive_int  # noqa: E402
+from _common import RATIO_GOAL, RESULTS_DIR, positive_int, speedup_met, target_met, verdict  # noqa: E402
 
 from tfcourse._atomic import atomic_write_text  # noqa: E402
 from tfcourse.fast_mnist import (  # noqa: E402
@@ -54,7 +54,6 @@ from tfcourse.fast_mnist import (  # noqa: E402
 )
 from tfcourse.models import mnist_cnn  # noqa: E402
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # (row name, recipe, dataset, target mean test accuracy, target median seconds). The recipes'
 # mixed_precision "auto" is the TF engine's choice (tfcourse.training); here each row names its
 # policy: float32 unless the row says otherwise, as when these rows were first measured.
@@ -278,16 +277,15 @@ def rows_for(device, baseline, measured, left_out=()):
                    else "benchmark stopped before this stage")  # fmt: skip
             rows.append([f"{LABELS[name]} ({device})", "0", "", "", f"**not run** ({why})"])
             continue
-        met = entry["mean_test_accuracy"] >= target_accuracy and entry["median_train_seconds"] <= target_seconds
+        met = target_met(entry, target_accuracy, target_seconds)
         rows.append([f"{LABELS[name]} >= {100 * target_accuracy:.1f}% mean, median <= {target_seconds:g} s ({device})",
                      str(len(entry["runs"])), f"{entry['mean_test_accuracy']:.4f} (min {entry['min_test_accuracy']:.4f})",
-                     f"{entry['median_train_seconds']:.2f} s", "**met**" if met else "**not met**"])  # fmt: skip
+                     f"{entry['median_train_seconds']:.2f} s", verdict(met)])  # fmt: skip
     ratio = None
     if "record" in measured:
         ratio = baseline["train_seconds"] / measured["record"]["median_train_seconds"]
-        met = ratio >= RATIO_GOAL and baseline["reached"]  # the CPU benchmark's goal, and its condition
         rows.append([f"speed-up, baseline time to 99% / record median ({device})", "", "", f"{ratio:.1f}x",
-                     f"{'**met**' if met else '**not met**'} (goal >= {RATIO_GOAL:g}x)"])  # fmt: skip
+                     f"{verdict(speedup_met(ratio, baseline))} (goal >= {RATIO_GOAL:g}x)"])  # fmt: skip
     return rows, ratio
 
 

@@ -230,16 +230,14 @@ def table_rows(stem, seconds, headlines):
 # Per lesson: (claim, predicate on the full run's results.json) for the claims of its header that
 # only a full run can show. `main` stores each verdict in the JSON and exits 1 if one fails;
 # tests/test_lesson_claims.py re-checks them on the committed JSON.
-_TRICK_ROWS = ["baseline", "in_memory", "batch_256", "steps_per_execution", "smaller_net", "strided_stem", "no_metric",
-               "warmup_cosine", "adam_betas", "label_smoothing", "bfloat16", "fused_adam"]
-
-
 def _row_above(r, slug):
-    """The L12 trick row that `slug` adds its change to (fused Adam follows label smoothing where
-    the recipe's precision is not bfloat16)."""
+    """The L12 trick row that `slug` adds its change to, in the order the lesson recorded its rows
+    (fused Adam follows label smoothing where the recipe's precision is not bfloat16)."""
     if slug == "fused_adam" and r["record_policy"] != "mixed_bfloat16":
         return "label_smoothing"
-    return _TRICK_ROWS[_TRICK_ROWS.index(slug) - 1]
+    rows = [key.removeprefix("trick_").removesuffix("_seconds") for key in r
+            if key.startswith("trick_") and key.endswith("_seconds")]  # fmt: skip
+    return rows[rows.index(slug) - 1]
 
 
 def _faster(r, slug):
